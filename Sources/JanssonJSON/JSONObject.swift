@@ -1,0 +1,60 @@
+/// A JSON object that keeps its members in insertion order.
+///
+/// Order is kept so that what we serialise reads the way it was built; equality
+/// ignores order, as JSON does. Lookups are linear, which is the fast choice for the
+/// small objects a protocol exchanges.
+public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    /// One member of an object.
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSON
+    }
+
+    public private(set) var members: [Member]
+
+    public init() { members = [] }
+
+    public init(_ pairs: some Sequence<(String, JSON)>) {
+        members = []
+        for (key, value) in pairs { self[key] = value }
+    }
+
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        self.init(elements)
+    }
+
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+
+    /// The value for `key`; setting `nil` removes the member, setting a value for an
+    /// existing key replaces it in place.
+    public subscript(key: String) -> JSON? {
+        get {
+            for member in members where member.key == key { return member.value }
+            return nil
+        }
+        set {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            } else if let newValue {
+                members.append(Member(key: key, value: newValue))
+            }
+        }
+    }
+
+    /// Appends without checking for an existing key; for the parser, which has
+    /// already had duplicates resolved by Jansson.
+    mutating func appendUnchecked(key: String, value: JSON) {
+        members.append(Member(key: key, value: value))
+    }
+
+    public func makeIterator() -> some IteratorProtocol<(key: String, value: JSON)> {
+        members.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
+}
