@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C shim → JSON → JSON-RPC → Infrahub client → key store → server → executable.
@@ -60,6 +62,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -69,6 +72,7 @@ let package = Package(
                 "JanssonJSON",
                 "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -77,8 +81,11 @@ let package = Package(
             dependencies: [
                 "HyperstackSandbox",
                 "InfrahubClient",
+                "JanssonJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -128,9 +135,27 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON"], swiftSettings: strictSettings),
-        .testTarget(name: "InfrahubClientTests", dependencies: ["InfrahubClient", "JanssonJSON"], swiftSettings: strictSettings),
-        .testTarget(name: "HyperstackSandboxTests", dependencies: ["HyperstackSandbox", "InfrahubClient", "JanssonJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "InfrahubClientTests",
+            dependencies: [
+                "InfrahubClient", "JanssonJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HyperstackSandboxTests",
+            dependencies: [
+                "HyperstackSandbox", "SandboxHTTPServer", "InfrahubClient", "JanssonJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "APIKeyStoreTests", dependencies: ["APIKeyStore", "HyperstackSandbox", "InfrahubClient"], swiftSettings: strictSettings),
         .testTarget(name: "HyperstackRPCServerTests", dependencies: ["HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient"], swiftSettings: strictSettings),
     ],

@@ -1,4 +1,14 @@
+import JanssonJSON
 import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Configuration of the typed Infrahub client.
 public struct InfrahubClientConfiguration: Sendable {
@@ -33,26 +43,225 @@ public struct InfrahubClientConfiguration: Sendable {
 }
 
 /// Typed calls for the four api-key endpoints, with retries, rate limiting and
-/// lenient decoding. SKELETON: the real implementation replaces these bodies.
+/// lenient decoding.
+///
+/// One instance serves a whole process: it holds the credential (which may arrive late,
+/// from `initialize`) and the rate limiter that keeps the process under upstream's budget.
 public final class InfrahubAPIClient: Sendable {
-    public init(transport: any InfrahubTransport, configuration: InfrahubClientConfiguration, logger: Logger) {}
+    private let transport: any InfrahubTransport
+    private let configuration: InfrahubClientConfiguration
+    private let logger: Logger
+    private let credential: Mutex<SecretString?>
+    private let retryPolicy: RetryPolicy
+    private let rateLimiter: RequestRateLimiter
+
+    public init(transport: any InfrahubTransport, configuration: InfrahubClientConfiguration, logger: Logger) {
+        self.transport = transport
+        self.configuration = configuration
+        self.logger = logger
+        self.credential = Mutex(nil)
+        self.retryPolicy = RetryPolicy(configuration)
+        self.rateLimiter = RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
+    }
 
     /// Sets or clears the API key sent as `api_key` (it may arrive late, from `initialize`).
-    public func setCredential(_ credential: SecretString?) {}
+    /// An empty or all-blank key counts as none.
+    public func setCredential(_ credential: SecretString?) {
+        let usable = credential.flatMap { $0.revealed.trimmingWhitespace().isEmpty ? nil : $0 }
+        self.credential.withLock { $0 = usable }
+    }
 
-    public var hasCredential: Bool { false }
+    public var hasCredential: Bool { credential.withLock { $0 != nil } }
 
-    /// `GET /api-key`.
-    public func listKeys() async throws(InfrahubError) -> [APIKeyRecord] { throw Self.notYet }
+    /// `GET /api-key`. The records carry upstream's masked keys.
+    public func listKeys() async throws(InfrahubError) -> [APIKeyRecord] {
+        let (response, key) = try await perform(.list, body: nil)
+        return try decode(.list, response, key) { body throws(APIKeyResponseDecoder.Failure) in
+            try APIKeyResponseDecoder.decodeList(body)
+        }
+    }
 
-    /// `POST /api-key/generate`.
-    public func generateKey(name: String, description: String?) async throws(InfrahubError) -> GeneratedAPIKey { throw Self.notYet }
+    /// `POST /api-key/generate`. The secret in the result is shown by upstream this once.
+    ///
+    /// Repeated only when the previous attempt provably never reached Infrahub (connection
+    /// refused) or was rate-limited: otherwise a repeat could create a second key.
+    public func generateKey(name: String, description: String?) async throws(InfrahubError) -> GeneratedAPIKey {
+        let (response, key) = try await perform(.generate, body: Self.payload(name: name, description: description))
+        return try decode(.generate, response, key) { body throws(APIKeyResponseDecoder.Failure) in
+            try APIKeyResponseDecoder.decodeGenerated(body)
+        }
+    }
 
-    /// `PUT /api-key/{id}`.
-    public func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord { throw Self.notYet }
+    /// `PUT /api-key/{id}`. Upstream requires `name` even when only the description changes.
+    public func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord {
+        let call = InfrahubCall.update(id: id)
+        let (response, key) = try await perform(call, body: Self.payload(name: name, description: description))
+        return try decode(call, response, key) { body throws(APIKeyResponseDecoder.Failure) in
+            try APIKeyResponseDecoder.decodeUpdated(body)
+        }
+    }
 
     /// `DELETE /api-key/{id}`.
-    public func deleteKey(id: Int64) async throws(InfrahubError) { throw Self.notYet }
+    ///
+    /// When an earlier attempt went unanswered and a retry then finds no such key, the
+    /// earlier attempt is taken to have deleted it, and the call succeeds.
+    public func deleteKey(id: Int64) async throws(InfrahubError) {
+        let call = InfrahubCall.delete(id: id)
+        let (response, key) = try await perform(call, body: nil)
+        guard let response else { return }
+        try decode(call, response, key) { body throws(APIKeyResponseDecoder.Failure) in
+            try APIKeyResponseDecoder.decodeDeleted(body)
+        }
+    }
 
-    private static let notYet = InfrahubError(kind: .unreachable, message: "not implemented yet", retryable: false)
+    // MARK: - Wire
+
+    /// `{"name": ..., "description": ...}` as the official SDK sends it; no `description` when nil.
+    static func payload(name: String, description: String?) -> [UInt8] {
+        var object: JSONObject = ["name": .string(name)]
+        if let description { object["description"] = .string(description) }
+        // Serialising strings into an object cannot fail; an empty body would be rejected upstream anyway.
+        return (try? JSON.object(object).serialized()) ?? []
+    }
+
+    /// The header set every request carries.
+    static func headers(for call: InfrahubCall, key: SecretString, version: String) -> HTTPHeaderList {
+        var headers: HTTPHeaderList = [
+            ("api_key", key.revealed),
+            ("Accept", "application/json"),
+            ("User-Agent", ClientIdentity.userAgent(version: version)),
+            ("Hyperstack-Client", ClientIdentity.clientHeader(version: version)),
+        ]
+        if call.method == "POST" || call.method == "PUT" {
+            headers.add("Content-Type", "application/json")
+        }
+        return headers
+    }
+
+    /// Sends `call` until it succeeds or the retry policy gives up.
+    ///
+    /// Returns the 2xx response, or nil for a delete whose key turned out to be gone after an
+    /// unanswered attempt. Also returns the credential used, for redacting errors.
+    private func perform(_ call: InfrahubCall, body: [UInt8]?) async throws(InfrahubError) -> (
+        InfrahubHTTPResponse?, SecretString
+    ) {
+        guard let key = credential.withLock({ $0 }) else { throw .missingCredential(for: call) }
+        let request = InfrahubHTTPRequest(
+            method: call.method, path: call.path,
+            headers: Self.headers(for: call, key: key, version: configuration.clientVersion), body: body)
+        let clock = ContinuousClock()
+        var sawUnansweredAttempt = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await rateLimiter.acquire()
+            } catch {
+                throw .cancelled(call)
+            }
+            let started = clock.now
+            let outcome: RetryPolicy.Outcome
+            var response: InfrahubHTTPResponse?
+            do {
+                let received = try await transport.send(request, timeout: configuration.requestTimeout)
+                response = received
+                outcome = .response(status: received.status)
+            } catch let failure as TransportFailure {
+                outcome = .transportFailure(failure)
+            } catch {
+                outcome = .transportFailure(.other(String(describing: type(of: error))))
+            }
+            log(call, attempt: attempt, outcome: outcome, duration: clock.now - started)
+
+            if Task.isCancelled { throw .cancelled(call) }
+            if let response, (200...299).contains(response.status) {
+                return (response, key)
+            }
+            if case .delete = call, response?.status == 404, sawUnansweredAttempt {
+                logger.debug(
+                    "Infrahub key already gone after an unanswered delete; treating as deleted",
+                    metadata: ["method": "\(call.method)", "path": "\(call.path)"])
+                return (nil, key)
+            }
+            if case .transportFailure(let failure) = outcome {
+                switch failure {
+                case .timedOut, .connectionLost: sawUnansweredAttempt = true
+                case .connectionRefused, .other: break
+                }
+            }
+            let retryAfter = RetryAfter.parse(response?.headers["Retry-After"], now: Self.unixTimeNow())
+            guard retryPolicy.shouldRetry(call.retryKind, after: outcome, attempt: attempt) else {
+                throw finalError(call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter)
+                    .redacting(key)
+            }
+            let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter, jitter: Double.random(in: 0...1))
+            logger.debug(
+                "Retrying Infrahub request",
+                metadata: [
+                    "method": "\(call.method)", "path": "\(call.path)", "attempt": "\(attempt)",
+                    "delay_ms": "\(Self.milliseconds(delay))",
+                ])
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                throw .cancelled(call)
+            }
+        }
+    }
+
+    private func finalError(
+        _ call: InfrahubCall, outcome: RetryPolicy.Outcome, response: InfrahubHTTPResponse?, attempts: Int,
+        retryAfter: Duration?
+    ) -> InfrahubError {
+        switch outcome {
+        case .transportFailure(let failure):
+            return .transport(failure, call: call, attempts: attempts, timeout: configuration.requestTimeout)
+        case .response(let status):
+            let body = UpstreamErrorBody(parsing: response?.body ?? [])
+            return .http(status: status, body: body, call: call, attempts: attempts, retryAfter: retryAfter)
+        }
+    }
+
+    private func decode<Value>(
+        _ call: InfrahubCall, _ response: InfrahubHTTPResponse?, _ key: SecretString,
+        _ decoder: ([UInt8]) throws(APIKeyResponseDecoder.Failure) -> Value
+    ) throws(InfrahubError) -> Value {
+        let response = response ?? InfrahubHTTPResponse(status: 200)
+        do {
+            return try decoder(response.body)
+        } catch {
+            switch error {
+            case .malformed(let what):
+                throw InfrahubError.malformed(what, call: call, status: response.status).redacting(key)
+            case .refused(let body):
+                throw InfrahubError.refused(body, call: call, status: response.status).redacting(key)
+            }
+        }
+    }
+
+    /// One line per attempt; never headers or bodies (they carry the key and, for generate, the secret).
+    private func log(_ call: InfrahubCall, attempt: Int, outcome: RetryPolicy.Outcome, duration: Duration) {
+        var metadata: Logger.Metadata = [
+            "method": "\(call.method)", "path": "\(call.path)", "attempt": "\(attempt)",
+            "duration_ms": "\(Self.milliseconds(duration))",
+        ]
+        switch outcome {
+        case .response(let status):
+            metadata["status"] = "\(status)"
+            logger.debug("Infrahub request finished", metadata: metadata)
+        case .transportFailure(let failure):
+            metadata["failure"] = "\(failure)"
+            logger.debug("Infrahub request got no answer", metadata: metadata)
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Wall-clock seconds since the epoch, to turn a `Retry-After` HTTP-date into a wait.
+    private static func unixTimeNow() -> Int64 {
+        Int64(time(nil))
+    }
 }

@@ -1,0 +1,252 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import InfrahubClient
+import Logging
+import Synchronization
+
+/// The cached view of the account's API keys, between the JSON-RPC server and Infrahub.
+///
+/// The actor is the single writer. Every change to the set is built in full, swapped in, published
+/// to a lock-protected copy and announced through `onChange` before the call that caused it
+/// returns, so a failed upstream call never leaves half-applied state and a notification always
+/// precedes the response carrying the same revision. Cache hits read the published copy and never
+/// enter the actor (see `cachedList(maxAge:)`).
+///
+/// Races between a listing and a mutation: a listing records the mutation counter before its
+/// `GET`; if a mutation (or a 404 eviction) was applied while the `GET` was in flight, the fetched
+/// set may predate it, so it is discarded and the store lists once more. If a mutation lands
+/// during that second `GET` too, the caller gets the current local set (mutations applied, marked
+/// `fromCache`) and the cache's freshness is left as it was, so a later list fetches again.
+public actor KeyStore {
+    /// What a cache hit needs, readable without entering the actor.
+    struct Published: Sendable {
+        var snapshot: KeySnapshot
+        /// When the set was last listed in full; `nil` while it must be listed before serving.
+        var loadedAt: ContinuousClock.Instant?
+    }
+
+    let client: InfrahubAPIClient
+    let cacheTTL: Duration
+    let maxPollBackoff: Duration
+    let logger: Logger
+    let onChange: @Sendable (KeyChange) -> Void
+    /// Written only by the actor, after `snapshot`/`loadedAt` change; read by `cachedList`.
+    let published: Mutex<Published>
+
+    var snapshot: KeySnapshot
+    var loadedAt: ContinuousClock.Instant?
+    /// Whether a full listing ever succeeded; until then the set only holds what mutations returned.
+    var hasLoaded = false
+    /// Bumped by every local change that did not come from a full listing.
+    var mutationCount: UInt64 = 0
+    /// The one upstream listing that concurrent callers share.
+    var inFlightFetch: Task<Result<ListOutcome, InfrahubError>, Never>?
+
+    var pollInterval: Duration?
+    var poller: Task<Void, Never>?
+    /// Identifies the current poller, so a replaced one cannot touch the backoff state.
+    var pollGeneration: UInt64 = 0
+    var consecutivePollFailures = 0
+    var isShutDown = false
+
+    /// - Parameter onChange: Called on the actor, synchronously, as each change is applied and before
+    ///   the call that caused it returns. It must not block; enqueue and return.
+    public init(
+        client: InfrahubAPIClient,
+        configuration: KeyStoreConfiguration = KeyStoreConfiguration(),
+        logger: Logger,
+        onChange: @escaping @Sendable (KeyChange) -> Void
+    ) {
+        self.client = client
+        self.cacheTTL = configuration.cacheTTL
+        self.maxPollBackoff = configuration.maxPollBackoff
+        self.logger = logger
+        self.onChange = onChange
+        let initial = KeySnapshot(keys: [], revision: 0, fetchedAt: Date())
+        self.snapshot = initial
+        self.published = Mutex(Published(snapshot: initial, loadedAt: nil))
+        if let interval = configuration.pollInterval, interval > .zero {
+            self.pollInterval = interval
+            // A synchronous actor initialiser cannot store a task that captures `self`, so the
+            // configured poller starts on the actor, unless setPollInterval/shutdown came first.
+            Task { [weak self] in await self?.startConfiguredPoller(interval: interval) }
+        }
+    }
+
+    deinit {
+        poller?.cancel()
+    }
+
+    // MARK: Reading
+
+    /// The cached answer if it is younger than the TTL and than `maxAge`, else `nil`.
+    ///
+    /// Never enters the actor: this is the hot path the server takes for most lists.
+    public nonisolated func cachedList(maxAge: Duration? = nil) -> ListOutcome? {
+        let entry = published.withLock { $0 }
+        guard let loadedAt = entry.loadedAt else { return nil }
+        let age = loadedAt.duration(to: .now)
+        guard age < cacheTTL else { return nil }
+        if let maxAge, age >= maxAge { return nil }
+        return ListOutcome(snapshot: entry.snapshot, fromCache: true)
+    }
+
+    /// The key set, from the cache when it is young enough, else from one upstream listing shared
+    /// by every concurrent caller.
+    ///
+    /// - Parameters:
+    ///   - refresh: Skip the cache and list upstream (joining a listing already in flight).
+    ///   - maxAge: The oldest cached answer the caller accepts; zero always lists upstream.
+    public nonisolated(nonsending) func list(refresh: Bool = false, maxAge: Duration? = nil) async throws(InfrahubError) -> ListOutcome {
+        if !refresh, let hit = cachedList(maxAge: maxAge) { return hit }
+        return try await listThroughActor(refresh: refresh, maxAge: maxAge)
+    }
+
+    private func listThroughActor(refresh: Bool, maxAge: Duration?) async throws(InfrahubError) -> ListOutcome {
+        // Another caller's listing may have finished while this one waited for the actor.
+        if !refresh, let hit = cachedList(maxAge: maxAge) { return hit }
+        return try await sharedFetch().get()
+    }
+
+    /// Joins the listing in flight or starts one. The listing runs in its own task, so a cancelled
+    /// caller does not cancel it for the others.
+    func sharedFetch() async -> Result<ListOutcome, InfrahubError> {
+        if let running = inFlightFetch { return await running.value }
+        let task = Task { await self.fetchAndInstall() }
+        inFlightFetch = task
+        return await task.value
+    }
+
+    private func fetchAndInstall() async -> Result<ListOutcome, InfrahubError> {
+        defer { inFlightFetch = nil }
+        for attempt in 1...2 {
+            let mutationsBefore = mutationCount
+            let listed: [APIKeyRecord]
+            do throws(InfrahubError) {
+                listed = try await client.listKeys()
+            } catch {
+                logger.debug("Listing API keys failed", metadata: ["error": "\(error.message)"])
+                return .failure(error)
+            }
+            if mutationCount == mutationsBefore {
+                install(listed)
+                return .success(ListOutcome(snapshot: snapshot, fromCache: false))
+            }
+            logger.debug("A key changed while listing; the listing may predate it", metadata: ["attempt": "\(attempt)"])
+        }
+        return .success(ListOutcome(snapshot: snapshot, fromCache: true))
+    }
+
+    /// Installs a full listing as fresh; the first listing of an untouched store is silent.
+    private func install(_ listed: [APIKeyRecord]) {
+        let keys = KeySetDiff.normalised(listed)
+        var next = snapshot
+        next.keys = keys
+        next.fetchedAt = Date()
+        var change: KeyChange?
+        if !hasLoaded && snapshot.revision == 0 {
+            next.revision = 1
+        } else {
+            let diff = KeySetDiff(from: snapshot.keys, to: keys)
+            if !diff.isEmpty {
+                next.revision += 1
+                change = KeyChange(revision: next.revision, cause: .refresh, added: diff.added, updated: diff.updated, removed: diff.removed)
+            }
+        }
+        hasLoaded = true
+        commit(next, loadedAt: .now, change: change)
+    }
+
+    // MARK: Mutations
+
+    /// Creates a key upstream and adds it (masked) to the set.
+    ///
+    /// The returned key carries the secret for the caller to show once; the store keeps only the
+    /// masked form. `onChange` has already run with the returned revision.
+    public func generate(name: String, description: String?) async throws(InfrahubError) -> (key: GeneratedAPIKey, revision: Int64) {
+        let generated = try await client.generateKey(name: name, description: description)
+        let record = SecretMasking.storableRecord(for: generated)
+        var next = snapshot
+        Self.upsert(record, into: &next.keys)
+        next.revision += 1
+        mutationCount += 1
+        commit(next, loadedAt: loadedAt, change: KeyChange(revision: next.revision, cause: .generate, added: [record]))
+        return (GeneratedAPIKey(record: record, secret: generated.secret), next.revision)
+    }
+
+    /// Renames or re-describes a key upstream and replaces it in the set.
+    ///
+    /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
+    public func update(id: Int64, name: String, description: String?) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
+        let record: APIKeyRecord
+        do throws(InfrahubError) {
+            record = try await client.updateKey(id: id, name: name, description: description)
+        } catch {
+            evictIfNotFound(id: id, error: error)
+            throw error
+        }
+        var next = snapshot
+        Self.upsert(record, into: &next.keys)
+        next.revision += 1
+        mutationCount += 1
+        commit(next, loadedAt: loadedAt, change: KeyChange(revision: next.revision, cause: .update, updated: [record]))
+        return (record, next.revision)
+    }
+
+    /// Deletes a key upstream and removes it from the set; returns the new revision.
+    ///
+    /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
+    public func delete(id: Int64) async throws(InfrahubError) -> Int64 {
+        do throws(InfrahubError) {
+            try await client.deleteKey(id: id)
+        } catch {
+            evictIfNotFound(id: id, error: error)
+            throw error
+        }
+        var next = snapshot
+        next.keys.removeAll { $0.id == id }
+        next.revision += 1
+        mutationCount += 1
+        commit(next, loadedAt: loadedAt, change: KeyChange(revision: next.revision, cause: .delete, removed: [id]))
+        return next.revision
+    }
+
+    /// Upstream says `id` is gone, so the set must not keep offering it.
+    private func evictIfNotFound(id: Int64, error: InfrahubError) {
+        guard error.kind == .notFound, snapshot.keys.contains(where: { $0.id == id }) else { return }
+        var next = snapshot
+        next.keys.removeAll { $0.id == id }
+        next.revision += 1
+        mutationCount += 1
+        logger.debug("Dropped a key upstream no longer knows", metadata: ["id": "\(id)"])
+        commit(next, loadedAt: loadedAt, change: KeyChange(revision: next.revision, cause: .refresh, removed: [id]))
+    }
+
+    private static func upsert(_ record: APIKeyRecord, into keys: inout [APIKeyRecord]) {
+        let index = keys.firstIndex { $0.id >= record.id } ?? keys.endIndex
+        if index < keys.endIndex && keys[index].id == record.id {
+            keys[index] = record
+        } else {
+            keys.insert(record, at: index)
+        }
+    }
+
+    /// The single place state changes: swap, publish for the fast path, then announce.
+    private func commit(_ next: KeySnapshot, loadedAt: ContinuousClock.Instant?, change: KeyChange?) {
+        snapshot = next
+        self.loadedAt = loadedAt
+        published.withLock { $0 = Published(snapshot: next, loadedAt: loadedAt) }
+        if let change {
+            logger.debug(
+                "API key set changed",
+                metadata: [
+                    "revision": "\(change.revision)", "cause": "\(change.cause.rawValue)",
+                    "added": "\(change.added.count)", "updated": "\(change.updated.count)", "removed": "\(change.removed.count)",
+                ])
+            onChange(change)
+        }
+    }
+}

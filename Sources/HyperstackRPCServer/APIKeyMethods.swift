@@ -1,0 +1,76 @@
+import APIKeyStore
+import InfrahubClient
+import JSONRPC
+import JanssonJSON
+
+/// The `apiKeys.*` methods: validate params locally, call the key store, and shape results.
+///
+/// Upstream failures become the 14xx/15xx codes; the generated secret appears only in
+/// the generate result, which is the one place the protocol promises to return it.
+public struct APIKeyMethods: Sendable {
+    private let store: KeyStore
+    private let listCache = ListResultCache()
+
+    public init(store: KeyStore) {
+        self.store = store
+    }
+
+    /// Adds every `apiKeys.*` method to `table`.
+    public func register(in table: inout MethodTable) {
+        let store = store
+        let listCache = listCache
+        table.register("apiKeys.list") { params, _ in
+            let reader = try ParamsReader(params, method: "apiKeys.list")
+            let refresh = try reader.optionalBool("refresh") ?? false
+            let maxAge = try reader.optionalSeconds("maxAge").map(Duration.init(checkedSeconds:))
+            let outcome = try await Self.upstream { () throws(InfrahubError) in
+                try await store.list(refresh: refresh, maxAge: maxAge)
+            }
+            return .serialized(try listCache.serializedResult(for: outcome))
+        }
+        table.register("apiKeys.generate") { params, _ in
+            let reader = try ParamsReader(params, method: "apiKeys.generate")
+            let name = try reader.keyName("name")
+            let description = try reader.optionalString("description")
+            let generated = try await Self.upstream { () throws(InfrahubError) in
+                try await store.generate(name: name, description: description)
+            }
+            var key = APIKeyEncoding.json(generated.key.record).objectValue ?? [:]
+            key["secret"] = .string(generated.key.secret.revealed)
+            return .json(["key": .object(key), "revision": .int(generated.revision)])
+        }
+        table.register("apiKeys.update") { params, _ in
+            let reader = try ParamsReader(params, method: "apiKeys.update")
+            let id = try reader.keyID("id")
+            let name = try reader.keyName("name")
+            let description = try reader.optionalString("description")
+            let updated = try await Self.upstream { () throws(InfrahubError) in
+                try await store.update(id: id, name: name, description: description)
+            }
+            return .json(["key": APIKeyEncoding.json(updated.key), "revision": .int(updated.revision)])
+        }
+        table.register("apiKeys.delete") { params, _ in
+            let reader = try ParamsReader(params, method: "apiKeys.delete")
+            let id = try reader.keyID("id")
+            let revision = try await Self.upstream { () throws(InfrahubError) in
+                try await store.delete(id: id)
+            }
+            return .json(["id": .int(id), "revision": .int(revision)])
+        }
+        table.register("apiKeys.watch") { params, _ in
+            let reader = try ParamsReader(params, method: "apiKeys.watch")
+            let interval = try reader.requiredSeconds("interval")
+            await store.setPollInterval(interval > 0 ? Duration(checkedSeconds: interval) : nil)
+            return .json(["interval": interval == interval.rounded() ? .int(Int64(interval)) : .double(interval)])
+        }
+    }
+
+    /// Runs an upstream call, turning `InfrahubError` into the protocol's error.
+    private static func upstream<T>(_ call: () async throws(InfrahubError) -> T) async throws(RPCError) -> T {
+        do {
+            return try await call()
+        } catch {
+            throw RPCError(upstream: error)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import APIKeyStore
+import JSONRPC
+
+/// The complete method table of hyperstack-rpc, minus the lifecycle methods the
+/// connection itself answers (`initialize`, `shutdown`, `$/ping`, `$/cancelRequest`).
+public enum ServerMethods {
+    public static func table(store: KeyStore, includeTestMethods: Bool) -> MethodTable {
+        var table = MethodTable()
+        APIKeyMethods(store: store).register(in: &table)
+        ProtocolDocument.register(in: &table)
+        if includeTestMethods { TestOnlyMethods.register(in: &table) }
+        return table
+    }
+}

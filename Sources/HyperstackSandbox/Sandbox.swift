@@ -1,0 +1,274 @@
+import InfrahubClient
+import JanssonJSON
+import Logging
+
+/// A faithful stand-in for the four Infrahub api-key endpoints, at the HTTP level.
+///
+/// It answers `InfrahubHTTPRequest`s with the bodies, statuses and error shapes the
+/// upstream documentation shows, so a client can be tested end to end without the real
+/// service, in-process (`SandboxTransport`) or over HTTP (`SandboxHTTPServer`).
+/// Assumptions where the docs are silent are marked "Assumption" below.
+public actor Sandbox {
+    private let configuration: SandboxConfiguration
+    private let logger: Logger
+    private let stateFile: SandboxStateFile?
+    /// SHA-256 of the configured keys: compared like generated secrets, never kept raw.
+    private let configuredKeyHashes: Set<String>
+    private var state: SandboxState
+    /// SHA-256 of every stored key's secret, for a quick auth check.
+    private var secretHashes: Set<String>
+    private var faults: [SandboxFault] = []
+    private var requestCounts: [SandboxRoute: Int] = [:]
+    private var unrouted = 0
+
+    /// Loads `configuration.statePath` if it exists; a file that cannot be read or
+    /// parsed is an error rather than a silent fresh start, so no keys vanish unnoticed.
+    public init(configuration: SandboxConfiguration, logger: Logger) throws(SandboxStateError) {
+        self.configuration = configuration
+        self.logger = logger
+        self.configuredKeyHashes = Set(configuration.apiKeys.filter { !$0.isEmpty }.map(SandboxSecret.hash))
+        let stateFile = configuration.statePath.map { SandboxStateFile(path: $0) }
+        self.stateFile = stateFile
+        let loaded = try stateFile?.load() ?? SandboxState()
+        self.state = loaded
+        self.secretHashes = Set(loaded.keys.map(\.secretHash))
+    }
+
+    // MARK: Requests
+
+    /// Answers one request; `request.path` is relative to `/v1` and may carry a query.
+    ///
+    /// Never throws: every failure is an HTTP answer, as it would be upstream. The
+    /// caller applies `latency` and carries out a drop.
+    public func handle(_ request: InfrahubHTTPRequest) -> SandboxReply {
+        let method = request.method.uppercased()
+        let path = SandboxPath(request.path)
+        let route = path.route(for: method)
+        switch route {
+        case .success(let route): requestCounts[route, default: 0] += 1
+        case .failure: unrouted += 1
+        }
+
+        guard let fault = takeFault(method: method, path: Self.pathWithoutQuery(request.path)) else {
+            let response = perform(request, path: path, matchedRoute: route)
+            logger.debug("Sandbox answered", metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(response.status)"])
+            return .response(response, latency: .zero)
+        }
+
+        switch fault.action {
+        case .delayOnly:
+            let response = perform(request, path: path, matchedRoute: route)
+            logger.debug(
+                "Sandbox answered after injected latency",
+                metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(response.status)", "latency": "\(fault.latency)"])
+            return .response(response, latency: fault.latency)
+        case .respond(let status, let body, let contentType):
+            if fault.apply { _ = perform(request, path: path, matchedRoute: route) }
+            var headers: HTTPHeaderList = [("Content-Type", contentType)]
+            if let retryAfter = fault.retryAfter { headers.add("Retry-After", retryAfter) }
+            logger.debug(
+                "Sandbox answered with injected fault",
+                metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(status)", "applied": "\(fault.apply)"])
+            return .response(InfrahubHTTPResponse(status: status, headers: headers, body: body), latency: fault.latency)
+        case .dropConnection:
+            if fault.apply { _ = perform(request, path: path, matchedRoute: route) }
+            logger.debug(
+                "Sandbox drops the connection (injected fault)",
+                metadata: ["method": "\(method)", "path": "\(request.path)", "applied": "\(fault.apply)"])
+            return .dropConnection(latency: fault.latency)
+        }
+    }
+
+    private func perform(
+        _ request: InfrahubHTTPRequest, path: SandboxPath, matchedRoute: Result<SandboxRoute, SandboxPath.MethodNotAllowed>
+    ) -> InfrahubHTTPResponse {
+        let route: SandboxRoute
+        switch matchedRoute {
+        case .success(let matched):
+            route = matched
+        case .failure(let notAllowed) where notAllowed.allowed.isEmpty:
+            return SandboxResponses.error(404, "The requested URL was not found on the server.", reason: "not_found")
+        case .failure(let notAllowed):
+            return SandboxResponses.error(
+                405, "The method is not allowed for the requested URL.", reason: "method_not_allowed",
+                extraHeaders: [("Allow", notAllowed.allowed.joined(separator: ", "))])
+        }
+
+        if let unauthorized = authenticate(request.headers["api_key"]) { return unauthorized }
+
+        switch (route, path) {
+        case (.list, _):
+            return listKeys()
+        case (.generate, _):
+            return generateKey(body: request.body)
+        case (.update, .item(let segment)):
+            return updateKey(idSegment: segment, body: request.body)
+        case (.delete, .item(let segment)):
+            return deleteKey(idSegment: segment)
+        default:
+            return SandboxResponses.error(404, "The requested URL was not found on the server.", reason: "not_found")
+        }
+    }
+
+    /// `nil` when `apiKey` is a configured key or the secret of a key that still exists.
+    private func authenticate(_ apiKey: String?) -> InfrahubHTTPResponse? {
+        guard let apiKey, !apiKey.isEmpty else {
+            return SandboxResponses.error(401, "Unauthorized: the api_key header is missing.", reason: "unauthorized")
+        }
+        let hash = SandboxSecret.hash(apiKey)
+        if configuredKeyHashes.contains(hash) || secretHashes.contains(hash) { return nil }
+        return SandboxResponses.error(401, "Unauthorized: the API key is not valid.", reason: "unauthorized")
+    }
+
+    private func listKeys() -> InfrahubHTTPResponse {
+        SandboxResponses.json(
+            200, ["status": true, "message": "Getting API Keys success", "api_keys": .array(state.keys.map(\.maskedFields))])
+    }
+
+    /// Assumption: upstream documents a 409 for generate without saying when; the
+    /// sandbox answers 409 `already_exist` when a key with exactly the same name (case
+    /// sensitive) exists. The limit is checked before the name, so a full account
+    /// answers 403 whatever the name.
+    private func generateKey(body: [UInt8]?) -> InfrahubHTTPResponse {
+        let payload: KeyPayload
+        switch KeyPayload.parse(body) {
+        case .success(let parsed): payload = parsed
+        case .failure(let failure): return SandboxResponses.error(400, failure.message, reason: "bad_request")
+        }
+        guard state.keys.count < configuration.maxKeys else {
+            return SandboxResponses.error(403, "Maximum API key limit reached", reason: "forbidden")
+        }
+        if state.keys.contains(where: { $0.name == payload.name }) {
+            return SandboxResponses.error(409, "An API key named \"\(payload.name)\" already exists.", reason: "already_exist")
+        }
+        let secret = SandboxSecret.generate()
+        let key = StoredKey(
+            id: state.nextID, name: payload.name, description: payload.description ?? "",
+            createdAt: UTCTimestamp.now(), secretHash: SandboxSecret.hash(secret), lastFour: SandboxSecret.lastFour(of: secret))
+        var next = state
+        next.keys.append(key)
+        next.nextID += 1
+        if let failure = commit(next) { return failure }
+        logger.info("Sandbox generated an API key", metadata: ["id": "\(key.id)"])
+        return SandboxResponses.json(
+            200, ["status": true, "message": "API Key generated successfully", "api_key": key.fields(key: secret)])
+    }
+
+    /// Assumption: a description left out keeps the old one, `null` clears it; renaming
+    /// to a name another key has is allowed, since upstream documents no 409 for update.
+    private func updateKey(idSegment: String, body: [UInt8]?) -> InfrahubHTTPResponse {
+        guard let id = Self.parseID(idSegment) else { return invalidID(idSegment) }
+        let payload: KeyPayload
+        switch KeyPayload.parse(body) {
+        case .success(let parsed): payload = parsed
+        case .failure(let failure): return SandboxResponses.error(400, failure.message, reason: "bad_request")
+        }
+        guard let index = state.keys.firstIndex(where: { $0.id == id }) else { return notFound(id) }
+        var next = state
+        next.keys[index].name = payload.name
+        if payload.descriptionGiven { next.keys[index].description = payload.description ?? "" }
+        if let failure = commit(next) { return failure }
+        return SandboxResponses.json(
+            200, ["status": true, "message": "API Key updated successfully", "api_key": next.keys[index].maskedFields])
+    }
+
+    private func deleteKey(idSegment: String) -> InfrahubHTTPResponse {
+        guard let id = Self.parseID(idSegment) else { return invalidID(idSegment) }
+        guard let index = state.keys.firstIndex(where: { $0.id == id }) else { return notFound(id) }
+        var next = state
+        next.keys.remove(at: index)
+        if let failure = commit(next) { return failure }
+        logger.info("Sandbox deleted an API key", metadata: ["id": "\(id)"])
+        return SandboxResponses.json(200, ["status": true, "message": "API Key deleted successfully"])
+    }
+
+    /// Saves first and only then adopts the new state, so memory and file never disagree.
+    private func commit(_ next: SandboxState) -> InfrahubHTTPResponse? {
+        if let stateFile {
+            do {
+                try stateFile.save(next)
+            } catch {
+                logger.error("Sandbox could not save its state", metadata: ["error": "\(error)"])
+                return SandboxResponses.error(500, "The sandbox could not save its state file.", reason: "server_error")
+            }
+        }
+        state = next
+        secretHashes = Set(next.keys.map(\.secretHash))
+        return nil
+    }
+
+    private func invalidID(_ segment: String) -> InfrahubHTTPResponse {
+        SandboxResponses.error(400, "api_key_id must be an integer, got \"\(segment)\".", reason: "bad_request")
+    }
+
+    private func notFound(_ id: Int64) -> InfrahubHTTPResponse {
+        SandboxResponses.error(404, "API key \(id) was not found.", reason: "not_found")
+    }
+
+    /// Digits only, like the `int` path converter upstream uses.
+    private static func parseID(_ segment: String) -> Int64? {
+        guard !segment.isEmpty, segment.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        return Int64(segment)
+    }
+
+    private static func pathWithoutQuery(_ path: String) -> String {
+        guard let end = path.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return path }
+        return String(path[..<end])
+    }
+
+    // MARK: Faults
+
+    /// The first pending fault that matches, with one use taken off it.
+    private func takeFault(method: String, path: String) -> SandboxFault? {
+        guard !faults.isEmpty, let index = faults.firstIndex(where: { $0.matches(method: method, path: path) }) else {
+            return nil
+        }
+        let fault = faults[index]
+        if fault.count <= 1 {
+            faults.remove(at: index)
+        } else {
+            faults[index].count -= 1
+        }
+        return fault
+    }
+
+    /// Queues faults behind those already pending; each affects its next `count` matches.
+    public func injectFaults(_ newFaults: [SandboxFault]) {
+        faults.append(contentsOf: newFaults)
+        logger.debug("Sandbox faults injected", metadata: ["count": "\(newFaults.count)", "pending": "\(faults.count)"])
+    }
+
+    /// Parses one fault spec or `{"faults": [...]}` (see `SandboxFault`) and queues it.
+    /// Returns how many faults were added; a bad spec adds none.
+    @discardableResult
+    public func injectFaults(json: JSON) throws(SandboxFaultSpecError) -> Int {
+        let parsed = try SandboxFault.list(from: json)
+        injectFaults(parsed)
+        return parsed.count
+    }
+
+    /// Faults injected but not yet used up.
+    public var pendingFaults: [SandboxFault] { faults }
+
+    // MARK: Control
+
+    public func stats() -> SandboxStats {
+        SandboxStats(requests: requestCounts, unrouted: unrouted, keyCount: state.keys.count, pendingFaults: faults.count)
+    }
+
+    /// Deletes every stored key and forgets statistics and pending faults. Configured
+    /// keys keep working, and ids keep counting up so none is ever reused.
+    public func reset() throws(SandboxStateError) {
+        var next = SandboxState()
+        next.nextID = state.nextID
+        try stateFile?.save(next)
+        state = next
+        secretHashes = []
+        faults = []
+        requestCounts = [:]
+        unrouted = 0
+        logger.info("Sandbox reset")
+    }
+}

@@ -1,0 +1,16 @@
+/// Masks a secret the way Infrahub's list endpoint does, so a freshly generated key
+/// shows the same `maskedKey` it will have in every later listing.
+public enum APIKeyMasking {
+    /// The fixed part of upstream's mask, shaped like a UUID.
+    public static let maskPrefix = "********-****-****-****-********"
+
+    /// `********-****-****-****-********` followed by the secret's last four characters.
+    ///
+    /// Secrets shorter than 12 characters get no visible suffix: four characters of a
+    /// short secret would give too much of it away.
+    public static func mask(_ secret: SecretString) -> String {
+        let characters = Array(secret.revealed)
+        guard characters.count >= 12 else { return maskPrefix }
+        return maskPrefix + String(characters.suffix(4))
+    }
+}

@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The production transport: carries Infrahub requests over HTTP(S) with AsyncHTTPClient.
+///
+/// It owns its `HTTPClient` because it needs settings the shared one lacks: redirects
+/// are followed here (see `RedirectPolicy`) so `api_key` never leaves its origin, and a
+/// refused connection fails at once instead of being retried inside the pool, so that
+/// the caller learns the request provably never left (`TransportFailure.connectionRefused`).
+/// Call `shutdown()` before dropping it.
+public final class AsyncHTTPTransport: InfrahubTransport {
+    /// The base URL without a trailing slash, e.g. `https://infrahub-api.nexgencloud.com/v1`.
+    public let baseURL: String
+    private let httpClient: HTTPClient
+    private let logger: Logger?
+
+    /// Largest response body accepted; api-key answers are a few kilobytes.
+    static let maxResponseBytes = 4 * 1024 * 1024
+
+    /// - Parameters:
+    ///   - baseURL: `https://infrahub-api.nexgencloud.com/v1`, or `http://127.0.0.1:PORT/v1` for a local sandbox.
+    ///     Request paths are appended to its path.
+    ///   - connectTimeout: How long opening a connection may take.
+    ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
+    /// - Throws: `InvalidBaseURL` when `baseURL` is not an absolute http(s) URL.
+    public init(baseURL: String, connectTimeout: Duration = .seconds(10), logger: Logger? = nil) throws(InvalidBaseURL) {
+        var trimmed = baseURL.trimmingWhitespace()
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host?.isEmpty == false,
+            url.query == nil, url.fragment == nil
+        else { throw InvalidBaseURL(baseURL: baseURL) }
+        self.baseURL = trimmed
+        self.logger = logger
+
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: Self.timeAmount(connectTimeout))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .disabled
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Closes pooled connections. The transport cannot be used afterwards.
+    public func shutdown() async throws {
+        try await httpClient.shutdown()
+    }
+
+    public func send(_ request: InfrahubHTTPRequest, timeout: Duration) async throws -> InfrahubHTTPResponse {
+        let deadline = NIODeadline.now() + Self.timeAmount(timeout)
+        var url = baseURL + (request.path.hasPrefix("/") ? request.path : "/" + request.path)
+        var method = request.method
+        var headers = request.headers
+        var body = request.body
+        var redirects = 0
+        while true {
+            let response = try await sendOnce(url: url, method: method, headers: headers, body: body, deadline: deadline)
+            guard redirects < RedirectPolicy.maxRedirects,
+                let step = RedirectPolicy.follow(
+                    status: response.status, location: response.headers["Location"], from: url, method: method,
+                    headers: headers, body: body)
+            else { return response }
+            redirects += 1
+            logger?.trace(
+                "Following Infrahub redirect",
+                metadata: [
+                    "status": "\(response.status)", "method": "\(step.method)",
+                    "credentials_stripped": "\(step.strippedCredentials)",
+                ])
+            (url, method, headers, body) = (step.url, step.method, step.headers, step.body)
+        }
+    }
+
+    private func sendOnce(
+        url: String, method: String, headers: HTTPHeaderList, body: [UInt8]?, deadline: NIODeadline
+    ) async throws(TransportFailure) -> InfrahubHTTPResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for field in headers { request.headers.add(name: field.name, value: field.value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await httpClient.execute(request, deadline: deadline)
+            var buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            var responseHeaders = HTTPHeaderList()
+            for (name, value) in response.headers { responseHeaders.add(name, value) }
+            return InfrahubHTTPResponse(status: Int(response.status.code), headers: responseHeaders, body: bytes)
+        } catch {
+            throw TransportFailure.classifying(error)
+        }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let parts = duration.components
+        let nanoseconds = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !nanoseconds.overflow else { return .nanoseconds(Int64.max) }
+        return .nanoseconds(max(0, nanoseconds.partialValue + parts.attoseconds / 1_000_000_000))
+    }
+}
+
+/// A base URL that cannot address the Infrahub API.
+public struct InvalidBaseURL: Error, Sendable, Equatable, CustomStringConvertible {
+    public var baseURL: String
+    public var description: String {
+        "The Infrahub base URL \"\(baseURL)\" is not an absolute http(s) URL such as https://infrahub-api.nexgencloud.com/v1."
+    }
+}

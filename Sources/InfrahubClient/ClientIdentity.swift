@@ -1,0 +1,23 @@
+/// How this client names itself to Infrahub, as the official SDKs do, so upstream can
+/// tell its traffic apart.
+enum ClientIdentity {
+    static func userAgent(version: String) -> String {
+        "hyperstack-rpc/\(version) (Swift; \(operatingSystem))"
+    }
+
+    static func clientHeader(version: String) -> String {
+        "hyperstack-rpc/\(version)"
+    }
+
+    static var operatingSystem: String {
+        #if os(Linux)
+        return "Linux"
+        #elseif os(macOS)
+        return "macOS"
+        #elseif os(Windows)
+        return "Windows"
+        #else
+        return "unknown"
+        #endif
+    }
+}

@@ -1,0 +1,46 @@
+/// One of the four api-key calls: what goes on the wire, how safe it is to repeat,
+/// and how a person would name it in an error message.
+enum InfrahubCall: Sendable, Equatable {
+    case list
+    case generate
+    case update(id: Int64)
+    case delete(id: Int64)
+
+    var method: String {
+        switch self {
+        case .list: return "GET"
+        case .generate: return "POST"
+        case .update: return "PUT"
+        case .delete: return "DELETE"
+        }
+    }
+
+    var path: String {
+        switch self {
+        case .list: return "/api-key"
+        case .generate: return "/api-key/generate"
+        case .update(let id), .delete(let id): return "/api-key/\(id)"
+        }
+    }
+
+    var retryKind: RetryPolicy.CallKind {
+        self == .generate ? .generate : .idempotent
+    }
+
+    /// Opens every error message, e.g. "Updating API key 12 failed".
+    var failurePrefix: String {
+        switch self {
+        case .list: return "Listing API keys failed"
+        case .generate: return "Generating an API key failed"
+        case .update(let id): return "Updating API key \(id) failed"
+        case .delete(let id): return "Deleting API key \(id) failed"
+        }
+    }
+
+    var notFoundExplanation: String {
+        switch self {
+        case .update(let id), .delete(let id): return "Infrahub has no API key with id \(id) (HTTP 404)."
+        case .list, .generate: return "Infrahub has no such endpoint (HTTP 404); check the base URL."
+        }
+    }
+}

@@ -1,0 +1,134 @@
+/// The errors the client raises, worded for a person reading an editor's output pane.
+///
+/// Messages name the call, say what happened and what to do; upstream's own words are
+/// quoted when it sent any. None of them may contain a secret: callers pass the
+/// configured key through `redacting(_:)` as a last line of defence.
+extension InfrahubError {
+    static let credentialHelp =
+        "Set HYPERSTACK_API_KEY, pass --api-key-file PATH, or send initializationOptions.apiKey in initialize; or run with --sandbox."
+
+    static func missingCredential(for call: InfrahubCall) -> InfrahubError {
+        InfrahubError(
+            kind: .unauthorized,
+            message: "\(call.failurePrefix): no Hyperstack API key is configured. \(credentialHelp)",
+            retryable: false)
+    }
+
+    static func cancelled(_ call: InfrahubCall) -> InfrahubError {
+        let hint = call == .generate ? " The key may or may not have been created; list keys to check." : ""
+        return InfrahubError(
+            kind: .unreachable, message: "\(call.failurePrefix): the request was cancelled.\(hint)", retryable: true)
+    }
+
+    /// An HTTP error status after the client gave up retrying.
+    static func http(
+        status: Int, body: UpstreamErrorBody, call: InfrahubCall, attempts: Int, retryAfter: Duration?
+    ) -> InfrahubError {
+        let kind: Kind
+        var explanation: String
+        var retryable = false
+        switch status {
+        case 401:
+            kind = .unauthorized
+            explanation = "Infrahub rejected the API key (HTTP 401). Check the configured key: \(credentialHelp)"
+        case 403:
+            kind = .forbidden
+            explanation = "Infrahub refused to allow this (HTTP 403)."
+        case 404:
+            kind = .notFound
+            explanation = call.notFoundExplanation
+        case 409:
+            kind = .conflict
+            explanation = "Infrahub reports a conflict with an existing key (HTTP 409)."
+        case 429:
+            kind = .rateLimited
+            retryable = true
+            let wait = retryAfter.map { " Infrahub asked to wait \(wholeSeconds($0)) s." } ?? ""
+            explanation = "Infrahub's rate limit (500 requests a minute) is exhausted (HTTP 429)\(tries(attempts)).\(wait) Wait a minute and try again."
+        case 400...499:
+            kind = .rejected
+            explanation = "Infrahub rejected the request (HTTP \(status))."
+        case 500...599:
+            kind = .serverError
+            retryable = true
+            explanation = "Infrahub had a server error (HTTP \(status))\(tries(attempts)). Try again later."
+            if call == .generate {
+                explanation += " The key may or may not have been created; list keys before generating again."
+            }
+        default:
+            kind = .malformedResponse
+            explanation = "Infrahub answered with unexpected HTTP status \(status)."
+        }
+        let upstream = body.combinedMessage
+        if let upstream { explanation += " Infrahub said: \"\(upstream)\"." }
+        return InfrahubError(
+            kind: kind, message: "\(call.failurePrefix): \(explanation)", httpStatus: status, reason: body.reason,
+            upstreamMessage: upstream, retryable: retryable)
+    }
+
+    /// The request never got an answer.
+    static func transport(_ failure: TransportFailure, call: InfrahubCall, attempts: Int, timeout: Duration) -> InfrahubError {
+        var explanation: String
+        var retryable = true
+        switch failure {
+        case .connectionRefused(let detail):
+            explanation = "could not connect to Infrahub (\(detail))\(tries(attempts)). Check the network, or run with --sandbox."
+        case .timedOut(let detail):
+            explanation = "Infrahub did not answer within \(wholeSeconds(timeout)) s (\(detail))\(tries(attempts))."
+        case .connectionLost(let detail):
+            explanation = "the connection to Infrahub broke before it answered (\(detail))\(tries(attempts))."
+        case .other(let detail):
+            explanation = "the request to Infrahub failed (\(detail))\(tries(attempts))."
+        }
+        if call == .generate, !isConnectionRefused(failure) {
+            explanation += " The key may or may not have been created; list keys before generating again."
+            retryable = false
+        }
+        return InfrahubError(kind: .unreachable, message: "\(call.failurePrefix): \(explanation)", retryable: retryable)
+    }
+
+    /// A 2xx whose body the client cannot use.
+    static func malformed(_ what: String, call: InfrahubCall, status: Int) -> InfrahubError {
+        var message = "\(call.failurePrefix): Infrahub's answer (HTTP \(status)) could not be read: \(what)."
+        if call == .generate {
+            message += " The key may have been created; list keys to check."
+        }
+        return InfrahubError(kind: .malformedResponse, message: message, httpStatus: status, retryable: false)
+    }
+
+    /// A 2xx whose body nevertheless says `"status": false`.
+    static func refused(_ body: UpstreamErrorBody, call: InfrahubCall, status: Int) -> InfrahubError {
+        var message = "\(call.failurePrefix): Infrahub answered HTTP \(status) but reported failure."
+        let upstream = body.combinedMessage
+        if let upstream { message += " Infrahub said: \"\(upstream)\"." }
+        return InfrahubError(
+            kind: .rejected, message: message, httpStatus: status, reason: body.reason, upstreamMessage: upstream,
+            retryable: false)
+    }
+
+    /// A copy with every occurrence of `secret` replaced, should upstream have echoed it.
+    func redacting(_ secret: SecretString?) -> InfrahubError {
+        guard let secret, !secret.revealed.isEmpty else { return self }
+        var copy = self
+        copy.message = message.replacing(secret.revealed, with: "<redacted>")
+        copy.upstreamMessage = upstreamMessage?.replacing(secret.revealed, with: "<redacted>")
+        copy.reason = reason?.replacing(secret.revealed, with: "<redacted>")
+        return copy
+    }
+
+    private static func tries(_ attempts: Int) -> String {
+        attempts > 1 ? " after \(attempts) tries" : ""
+    }
+
+    private static func isConnectionRefused(_ failure: TransportFailure) -> Bool {
+        if case .connectionRefused = failure { return true }
+        return false
+    }
+
+    private static func wholeSeconds(_ duration: Duration) -> String {
+        let parts = duration.components
+        if parts.attoseconds == 0 { return "\(parts.seconds)" }
+        let tenths = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+        return String((tenths * 10).rounded() / 10)
+    }
+}

@@ -1,0 +1,117 @@
+/// Decides whether a failed attempt is repeated and how long to wait first.
+///
+/// The rules come from what each call can survive being sent twice: reads, updates and
+/// deletes are idempotent, but a repeated generate may create a second key, so generate
+/// is repeated only when the first attempt provably never reached the server.
+struct RetryPolicy: Sendable {
+    /// How safe a call is to send again.
+    enum CallKind: Sendable, Equatable {
+        /// GET, PUT and DELETE: sending twice has the same effect as once.
+        case idempotent
+        /// POST /api-key/generate: sending twice may create two keys.
+        case generate
+    }
+
+    /// What one attempt produced.
+    enum Outcome: Sendable, Equatable {
+        case transportFailure(TransportFailure)
+        case response(status: Int)
+    }
+
+    var maxAttempts: Int
+    var initialBackoff: Duration
+    var maxBackoff: Duration
+
+    init(maxAttempts: Int, initialBackoff: Duration, maxBackoff: Duration) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.initialBackoff = max(.zero, initialBackoff)
+        self.maxBackoff = max(.zero, maxBackoff)
+    }
+
+    init(_ configuration: InfrahubClientConfiguration) {
+        self.init(
+            maxAttempts: configuration.maxAttempts,
+            initialBackoff: configuration.initialBackoff,
+            maxBackoff: configuration.maxBackoff)
+    }
+
+    /// Whether the outcome of attempt number `attempt` (1-based) should be followed by another.
+    func shouldRetry(_ kind: CallKind, after outcome: Outcome, attempt: Int) -> Bool {
+        guard attempt < maxAttempts else { return false }
+        return Self.isRetryable(kind, outcome)
+    }
+
+    /// Whether this outcome is worth repeating at all, ignoring the attempt budget.
+    static func isRetryable(_ kind: CallKind, _ outcome: Outcome) -> Bool {
+        switch (kind, outcome) {
+        case (.idempotent, .transportFailure):
+            return true
+        case (.idempotent, .response(let status)):
+            return status == 429 || (500...599).contains(status)
+        case (.generate, .transportFailure(.connectionRefused)):
+            return true
+        case (.generate, .transportFailure):
+            // Timed out or lost: the key may exist already.
+            return false
+        case (.generate, .response(let status)):
+            // A 5xx may come after the key was stored; only a rate-limit answer proves nothing happened.
+            return status == 429
+        }
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    ///
+    /// Exponential from `initialBackoff`, scaled by `jitter` (0...1) into its upper half so
+    /// that clients started together spread out; a `Retry-After` from the server is a floor;
+    /// everything is capped at `maxBackoff`.
+    func delay(beforeRetry retry: Int, retryAfter: Duration?, jitter: Double) -> Duration {
+        let exponent = min(max(retry - 1, 0), 30)
+        var base = initialBackoff * (1 << exponent)
+        if base > maxBackoff || base < .zero { base = maxBackoff }
+        let clampedJitter = min(max(jitter, 0), 1)
+        var wait = base * (0.5 + 0.5 * clampedJitter)
+        if let retryAfter, retryAfter > wait { wait = retryAfter }
+        return min(wait, maxBackoff)
+    }
+}
+
+/// Reads a `Retry-After` header: either delay-seconds or an HTTP-date.
+enum RetryAfter {
+    /// The wait the header asks for, or nil when it is absent or unreadable.
+    /// `now` is seconds since the epoch, needed to turn an HTTP-date into a wait.
+    static func parse(_ value: String?, now: Int64) -> Duration? {
+        guard let value else { return nil }
+        let bytes = Array(value.utf8).trimmingASCIIWhitespace()
+        guard !bytes.isEmpty else { return nil }
+        if bytes.allSatisfy({ (0x30...0x39).contains($0) }) {
+            guard bytes.count <= 9, let seconds = Int64(String(decoding: bytes, as: UTF8.self)) else {
+                return bytes.count > 9 ? .seconds(Int64(999_999_999)) : nil
+            }
+            return .seconds(seconds)
+        }
+        guard let date = httpDate(bytes) else { return nil }
+        return .seconds(max(0, date - now))
+    }
+
+    /// Seconds since the epoch for an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+    static func httpDate(_ bytes: [UInt8]) -> Int64? {
+        var scanner = DigitScanner(bytes)
+        guard scanner.letters().count == 3, scanner.skip(","), scanner.skip(" "),
+            let day = scanner.number(digits: 2), scanner.skip(" ")
+        else { return nil }
+        let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        guard let monthIndex = monthNames.firstIndex(of: scanner.letters().lowercased()), scanner.skip(" "),
+            let year = scanner.number(digits: 4), scanner.skip(" "),
+            let hour = scanner.number(digits: 2), scanner.skip(":"),
+            let minute = scanner.number(digits: 2), scanner.skip(":"),
+            let second = scanner.number(digits: 2), scanner.skip(" "),
+            scanner.letters() == "GMT", scanner.atEnd
+        else { return nil }
+        let month = Int64(monthIndex + 1)
+        guard (1...InfrahubTimestamp.daysInMonth(year: year, month: month)).contains(day),
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        return InfrahubTimestamp.daysFromCivil(year: year, month: month, day: day) * 86_400
+            + hour * 3600 + minute * 60 + min(second, 59)
+    }
+}

@@ -1,0 +1,68 @@
+/// How messages are delimited on the byte stream.
+///
+/// `lsp` is the Language Server Protocol base protocol (`Content-Length` headers),
+/// `ndjson` is one JSON text per line. `auto` picks one from the first non-whitespace
+/// byte of input, so both kinds of client work without configuration.
+public enum Framing: String, Sendable, Hashable, CaseIterable {
+    case auto
+    case lsp
+    case ndjson
+
+    /// The framing implied by the first non-whitespace input byte: a JSON text starts
+    /// with `{` or `[`, anything else must be a header. `nil` for whitespace.
+    public static func detect(firstByte byte: UInt8) -> Framing? {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): return nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["): return .ndjson
+        default: return .lsp
+        }
+    }
+}
+
+/// Size limits that keep a hostile or broken peer from exhausting memory.
+public struct FramingLimits: Sendable, Equatable {
+    /// Largest body (LSP) or line (NDJSON) accepted; larger ones are skipped unbuffered.
+    public var maxMessageBytes: Int
+    /// Longest single header line, CRLF excluded.
+    public var maxHeaderLineBytes: Int
+    /// Longest header block, all lines together.
+    public var maxHeaderBytes: Int
+
+    public init(maxMessageBytes: Int = 16 << 20, maxHeaderLineBytes: Int = 8 << 10, maxHeaderBytes: Int = 64 << 10) {
+        self.maxMessageBytes = maxMessageBytes
+        self.maxHeaderLineBytes = maxHeaderLineBytes
+        self.maxHeaderBytes = maxHeaderBytes
+    }
+
+    public static let `default` = FramingLimits()
+}
+
+/// Wraps one message body for the wire: LSP gets a `Content-Length` header, NDJSON a
+/// trailing newline. `.auto` means nothing has been decided yet and uses LSP headers.
+/// The body must not contain a raw newline for NDJSON; `JSON.serialized()` never emits one.
+public func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
+    buildFrame(bodyCount: body.count, framing: framing) { $0.append(contentsOf: body) }
+}
+
+/// Builds a frame in one allocation: `writeBody` must append exactly `bodyCount` bytes.
+/// Used by the response path so a result is copied once, straight into the frame.
+func buildFrame(bodyCount: Int, framing: Framing, _ writeBody: (inout [UInt8]) -> Void) -> [UInt8] {
+    var frame: [UInt8] = []
+    switch framing {
+    case .ndjson:
+        frame.reserveCapacity(bodyCount + 1)
+        writeBody(&frame)
+        frame.append(UInt8(ascii: "\n"))
+    case .lsp, .auto:
+        let length = String(bodyCount).utf8
+        frame.reserveCapacity(contentLengthPrefix.count + length.count + 4 + bodyCount)
+        frame.append(contentsOf: contentLengthPrefix)
+        frame.append(contentsOf: length)
+        frame.append(contentsOf: headerTerminator)
+        writeBody(&frame)
+    }
+    return frame
+}
+
+private let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)
+private let headerTerminator: [UInt8] = Array("\r\n\r\n".utf8)

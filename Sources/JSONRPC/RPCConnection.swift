@@ -1,0 +1,494 @@
+import JanssonJSON
+import Logging
+import Synchronization
+
+/// One JSON-RPC 2.0 peer connection, driven purely by bytes: the transport calls
+/// `receive` with whatever it read and writes out the frames given to the sink.
+///
+/// Requests run concurrently, one task each, so replies may come out of order. The
+/// lifecycle rules are the lenient LSP ones: `initialize` is optional but, when sent,
+/// must come first; after `shutdown` every request is refused; `exit` reports the exit
+/// code. `$/cancelRequest` is handled the moment it is read, ahead of queued work.
+public final class RPCConnection: Sendable {
+    private let configuration: ConnectionConfiguration
+    private let methods: MethodTable
+    private let sink: any FrameSink
+    private let logger: Logger
+    private let hooks: ConnectionHooks
+    /// Touched only by the reader thread; a mutex because the class must be Sendable.
+    private let input: Mutex<AutoFramer>
+    /// The reply framing (see `FramingCode`), read on every response without locking.
+    private let framingCode: Atomic<UInt8>
+    private let inputClosed = Atomic<Bool>(false)
+    private let state = Mutex(ConnectionState())
+    private let initializeResult: RPCResult
+
+    public init(
+        configuration: ConnectionConfiguration,
+        methods: MethodTable,
+        sink: any FrameSink,
+        logger: Logger,
+        hooks: ConnectionHooks = ConnectionHooks()
+    ) {
+        self.configuration = configuration
+        self.methods = methods
+        self.sink = sink
+        self.logger = logger
+        self.hooks = hooks
+        input = Mutex(AutoFramer(framing: configuration.framing, limits: configuration.framingLimits))
+        framingCode = Atomic(FramingCode.code(configuration.framing))
+        let result: JSON = [
+            "serverInfo": ["name": .string(configuration.serverName), "version": .string(configuration.serverVersion)],
+            "capabilities": configuration.capabilities,
+        ]
+        initializeResult = (try? result.serialized()).map(RPCResult.serialized) ?? .json(result)
+    }
+
+    /// The framing replies use: the configured one, or in `auto` mode the one detected
+    /// from the input; `nil` while `auto` has seen no input yet.
+    public var framing: Framing? {
+        FramingCode.framing(framingCode.load(ordering: .acquiring))
+    }
+
+    /// Parses and dispatches everything in `bytes`. Call from one reader thread only;
+    /// it returns without waiting for any handler.
+    public func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard !inputClosed.load(ordering: .relaxed) else { return }
+        input.withLock { framer in
+            if framingCode.load(ordering: .relaxed) == 0, let decided = framer.decide(from: bytes) {
+                framingCode.store(FramingCode.code(decided), ordering: .releasing)
+            }
+            framer.feed(bytes, onMessage: { self.handleBody($0) }, onError: { self.handleFramingError($0) })
+        }
+    }
+
+    /// Convenience for callers holding an array.
+    public func receive(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { receive($0) }
+    }
+
+    /// The input reached end of file: waits up to `timeout` for running work to finish,
+    /// then cancels whatever is left (answering it with -32800) and returns.
+    public func finishInput(timeout: Duration) async {
+        inputClosed.store(true, ordering: .relaxed)
+        if input.withLock({ $0.isInsideMessage }) {
+            logger.debug("The input ended in the middle of a message; the partial message was dropped")
+        }
+        guard await waitForIdle(timeout: timeout) else {
+            cancelEverything()
+            return
+        }
+    }
+
+    /// Sends a server-initiated notification, e.g. from background polling.
+    public func notify(_ method: String, params: JSON) {
+        let message: JSON = ["jsonrpc": "2.0", "method": .string(method), "params": params]
+        guard let body = try? message.serialized() else {
+            logger.error("Dropped the '\(method)' notification: its params cannot be encoded as JSON")
+            return
+        }
+        sink.write(encodeFrame(body: body, framing: replyFraming))
+    }
+
+    // MARK: - Input
+
+    private var replyFraming: Framing {
+        FramingCode.framing(framingCode.load(ordering: .acquiring)) ?? .lsp
+    }
+
+    private func handleFramingError(_ error: FramingError) {
+        logger.warning("Bad input from the client: \(error)")
+        let rpcError: RPCError
+        switch error {
+        case .oversized: rpcError = .invalidRequest(error.description)
+        case .invalidHeader, .headerTooLong: rpcError = .parseError(error.description)
+        }
+        deliver(.failure(id: .null, error: rpcError), to: .direct)
+    }
+
+    private func handleBody(_ body: UnsafeRawBufferPointer) {
+        let json: JSON
+        do {
+            json = try JSON.parse(body, options: configuration.parseOptions)
+        } catch {
+            deliver(.failure(id: .null, error: .parseError("the message is not valid JSON: \(error)")), to: .direct)
+            return
+        }
+        if case .array(let entries) = json {
+            handleBatch(entries)
+        } else {
+            switch Incoming(json) {
+            case .invalid(let failure): deliver(.failure(id: failure.id, error: failure.error), to: .direct)
+            case .request(let request): handleRequest(request, destination: .direct)
+            case .notification(let notification): handleNotification(notification)
+            case .response: logger.debug("Ignored a response: this server sends no requests")
+            }
+        }
+    }
+
+    private func handleBatch(_ entries: [JSON]) {
+        guard !entries.isEmpty else {
+            deliver(.failure(id: .null, error: .invalidRequest("an empty batch [] is not a request")), to: .direct)
+            return
+        }
+        let messages = entries.map(Incoming.init)
+        let expected = messages.reduce(0) { $0 + ($1.isAnswered ? 1 : 0) }
+        let collector: BatchCollector? =
+            expected == 0
+            ? nil
+            : BatchCollector(slots: messages.count, expected: expected) { [self] bodies in
+                sink.write(batchFrame(bodies, framing: replyFraming))
+            }
+        for (index, message) in messages.enumerated() {
+            switch message {
+            case .invalid(let failure):
+                if let collector {
+                    deliver(.failure(id: failure.id, error: failure.error), to: .batch(collector, index: index))
+                }
+            case .request(let request):
+                if let collector { handleRequest(request, destination: .batch(collector, index: index)) }
+            case .notification(let notification):
+                handleNotification(notification)
+            case .response:
+                logger.debug("Ignored a response in a batch: this server sends no requests")
+            }
+        }
+    }
+
+    // MARK: - Requests
+
+    private enum Admission {
+        case refuse(RPCError)
+        case initialize
+        case shutdown(after: [Task<Void, Never>])
+        case proceed
+    }
+
+    private func handleRequest(_ request: RPCRequest, destination: ResponseDestination) {
+        let admission = state.withLock { state -> Admission in
+            if state.shutdownRequested {
+                return .refuse(.invalidRequest("the server is shutting down; only the 'exit' notification is accepted"))
+            }
+            if request.method == "initialize" {
+                if state.receivedInitialize {
+                    return .refuse(.invalidRequest("'initialize' was already received; send it only once"))
+                }
+                if state.receivedRequest {
+                    return .refuse(.invalidRequest("'initialize' must be the first request, but other requests came before it"))
+                }
+                state.receivedRequest = true
+                state.receivedInitialize = true
+                return .initialize
+            }
+            state.receivedRequest = true
+            if request.method == "shutdown" {
+                state.shutdownRequested = true
+                return .shutdown(after: Array(state.running.values))
+            }
+            return .proceed
+        }
+
+        switch admission {
+        case .refuse(let error):
+            deliver(.failure(id: request.id, error: error), to: destination)
+        case .initialize:
+            do throws(RPCError) {
+                try validateInitializeParams(request.params)
+            } catch {
+                deliver(.failure(id: request.id, error: error), to: destination)
+                return
+            }
+            let hooks = self.hooks
+            let result = initializeResult
+            run(request, role: .initialize, destination: destination) { params, _ in
+                try await hooks.onInitialize(params)
+                return result
+            }
+        case .shutdown(let earlier):
+            let hooks = self.hooks
+            run(request, role: .independent, destination: destination) { _, _ in
+                for task in earlier { await task.value }
+                await hooks.onShutdown()
+                return .json(.null)
+            }
+        case .proceed:
+            if request.method == "$/ping" {
+                deliver(.success(id: request.id, result: emptyObject), to: destination)
+            } else if let handler = methods.requests[request.method] {
+                run(request, role: .waitsForInitialize, destination: destination, handler: handler)
+            } else {
+                deliver(.failure(id: request.id, error: .methodNotFound(request.method)), to: destination)
+            }
+        }
+    }
+
+    /// How a task relates to a running `initialize`.
+    private enum TaskRole {
+        /// Ordinary work: waits until a running `initialize` has been answered.
+        case waitsForInitialize
+        /// `initialize` itself: later work waits for it.
+        case initialize
+        /// Runs at once (`shutdown` does its own waiting).
+        case independent
+    }
+
+    /// Runs a request handler in its own task and answers exactly once.
+    private func run(
+        _ request: RPCRequest, role: TaskRole, destination: ResponseDestination, handler: @escaping RPCMethodHandler
+    ) {
+        let flag = CancellationFlag()
+        let context = RequestContext(id: request.id, method: request.method, cancellation: flag) { [self] in
+            notify($0, params: $1)
+        }
+        launch(role: role, inFlight: (request.id, flag, destination)) { [self] in
+            guard !flag.isCancelled else { return }
+            let outcome: Result<RPCResult, any Error>
+            do {
+                outcome = .success(try await handler(request.params, context))
+            } catch {
+                outcome = .failure(error)
+            }
+            guard flag.claimAnswer() else { return }
+            deliver(envelope(for: outcome, id: request.id, method: request.method), to: destination)
+        }
+    }
+
+    private func envelope(for outcome: Result<RPCResult, any Error>, id: RequestID, method: String) -> Answer {
+        switch outcome {
+        case .success(let result):
+            return .success(id: id, result: result)
+        case .failure(let error as RPCError):
+            return .failure(id: id, error: error)
+        case .failure(is CancellationError):
+            return .failure(id: id, error: .requestCancelled)
+        case .failure(let error):
+            // Only the type is logged: an error's description might quote a secret.
+            logger.error(
+                "The handler for '\(method)' failed with an unexpected error",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            return .failure(id: id, error: .internalError("the server failed while handling '\(method)'; see its log"))
+        }
+    }
+
+    // MARK: - Notifications
+
+    private func handleNotification(_ notification: RPCNotification) {
+        switch notification.method {
+        case "$/cancelRequest":
+            cancel(notification.params)
+        case "exit":
+            let code: Int32 = state.withLock { $0.shutdownRequested } ? 0 : 1
+            hooks.onExit(code)
+        default:
+            if let handler = methods.notifications[notification.method] {
+                launch(role: .waitsForInitialize, inFlight: nil) { await handler(notification.params) }
+            } else if let handler = methods.requests[notification.method] {
+                // A notification is a request whose answer nobody wants: run it, drop the outcome.
+                let context = RequestContext(id: nil, method: notification.method, cancellation: nil) { [self] in
+                    notify($0, params: $1)
+                }
+                launch(role: .waitsForInitialize, inFlight: nil) {
+                    _ = try? await handler(notification.params, context)
+                }
+            } else {
+                logger.trace("Ignored the notification '\(notification.method)': nothing handles it")
+            }
+        }
+    }
+
+    private func cancel(_ params: JSON?) {
+        guard let idValue = params?["id"], let id = RequestID(json: idValue) else {
+            logger.debug("Ignored a $/cancelRequest without a usable 'id'")
+            return
+        }
+        let found = state.withLock { state -> (InFlightRequest, Task<Void, Never>?)? in
+            guard let entry = state.inFlight.removeValue(forKey: id) else { return nil }
+            return (entry, state.running[entry.serial])
+        }
+        guard let (entry, task) = found else { return }  // already answered, or never seen
+        task?.cancel()
+        if entry.flag.cancel() {
+            deliver(.failure(id: id, error: .requestCancelled), to: entry.destination)
+        }
+    }
+
+    // MARK: - Tasks
+
+    /// Starts tracked work. The task is created under the lock so its own completion,
+    /// which takes the lock too, can never be recorded before its start.
+    private func launch(
+        role: TaskRole,
+        inFlight: (id: RequestID, flag: CancellationFlag, destination: ResponseDestination)?,
+        _ work: @escaping @Sendable () async -> Void
+    ) {
+        state.withLock { state in
+            let serial = state.nextSerial
+            state.nextSerial &+= 1
+            let gate = role == .waitsForInitialize ? state.initializeGate : nil
+            let task = Task { [self] in
+                if let gate { await gate.value }
+                await work()
+                finished(serial: serial, id: inFlight?.id)
+            }
+            state.running[serial] = task
+            if let inFlight {
+                state.inFlight[inFlight.id] = InFlightRequest(
+                    flag: inFlight.flag, serial: serial, destination: inFlight.destination)
+            }
+            if role == .initialize {
+                state.initializeGate = task
+                state.initializeSerial = serial
+            }
+        }
+    }
+
+    private func finished(serial: UInt64, id: RequestID?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.running[serial] = nil
+            if let id, state.inFlight[id]?.serial == serial { state.inFlight[id] = nil }
+            if state.initializeSerial == serial {
+                state.initializeGate = nil
+                state.initializeSerial = nil
+            }
+            guard state.running.isEmpty, !state.idleWaiters.isEmpty else { return [] }
+            defer { state.idleWaiters = [:] }
+            return Array(state.idleWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// True when all work finished within `timeout`.
+    private func waitForIdle(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [self] in
+                await untilIdle()
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func untilIdle() async {
+        let waiterID = state.withLock { state in
+            state.nextSerial &+= 1
+            return state.nextSerial
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.running.isEmpty || Task.isCancelled { return true }
+                    state.idleWaiters[waiterID] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.idleWaiters.removeValue(forKey: waiterID) }?.resume()
+        }
+    }
+
+    private func cancelEverything() {
+        let (requests, tasks) = state.withLock { state in
+            let requests = state.inFlight
+            state.inFlight = [:]
+            return (requests, Array(state.running.values))
+        }
+        for task in tasks { task.cancel() }
+        var answered = 0
+        for (id, entry) in requests where entry.flag.cancel() {
+            answered += 1
+            let error = RPCError(
+                code: RPCError.Code.requestCancelled, message: "Request cancelled: the input closed before it finished")
+            deliver(.failure(id: id, error: error), to: entry.destination)
+        }
+        if !tasks.isEmpty {
+            logger.warning("Cancelled \(tasks.count) unfinished task(s), \(answered) request(s), after the input closed")
+        }
+    }
+
+    // MARK: - Output
+
+    /// A response to write, before it is serialised.
+    private enum Answer {
+        case success(id: RequestID, result: RPCResult)
+        case failure(id: RequestID, error: RPCError)
+    }
+
+    private func deliver(_ answer: Answer, to destination: ResponseDestination) {
+        let envelope: ResponseEnvelope
+        switch answer {
+        case .success(let id, let result):
+            do {
+                envelope = try ResponseEnvelope.success(id: id, result: result)
+            } catch {
+                logger.error("A result could not be encoded as JSON: \(error)")
+                envelope = .failure(id: id, error: .internalError("the result could not be encoded as JSON"))
+            }
+        case .failure(let id, let error):
+            envelope = .failure(id: id, error: error)
+        }
+        switch destination {
+        case .direct: sink.write(envelope.frame(replyFraming))
+        case .batch(let collector, let index): collector.fill(index, with: envelope.body)
+        }
+    }
+}
+
+private let emptyObject = RPCResult.serialized(Array("{}".utf8))
+
+/// `Framing?` packed into a byte for an atomic.
+private enum FramingCode {
+    static func code(_ framing: Framing) -> UInt8 {
+        switch framing {
+        case .auto: return 0
+        case .lsp: return 1
+        case .ndjson: return 2
+        }
+    }
+
+    static func framing(_ code: UInt8) -> Framing? {
+        switch code {
+        case 1: return .lsp
+        case 2: return .ndjson
+        default: return nil
+        }
+    }
+}
+
+/// One decoded entry of the input, sorted by how the connection treats it.
+private enum Incoming {
+    case invalid(MessageDecodingError)
+    case request(RPCRequest)
+    case notification(RPCNotification)
+    /// A response, or something shaped like one: never answered, to avoid reply loops.
+    case response
+
+    init(_ json: JSON) {
+        do {
+            switch try RPCMessage(decoding: json) {
+            case .request(let request): self = .request(request)
+            case .notification(let notification): self = .notification(notification)
+            case .response: self = .response
+            }
+        } catch {
+            if json["method"] == nil, json["result"] != nil || json["error"] != nil {
+                self = .response
+            } else {
+                self = .invalid(error)
+            }
+        }
+    }
+
+    var isAnswered: Bool {
+        switch self {
+        case .invalid, .request: return true
+        case .notification, .response: return false
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import JanssonJSON
+
+/// A JSON-RPC error object: what a handler throws to make the client see a protocol error.
+///
+/// Messages are meant for a person reading an editor's output pane, so the factory
+/// functions put the detail into the message rather than only into `data`.
+public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+    public var data: JSON?
+
+    public init(code: Int, message: String, data: JSON? = nil) {
+        self.code = code
+        self.message = message
+        self.data = data
+    }
+
+    /// The standard codes of JSON-RPC 2.0 plus LSP's request-cancelled code.
+    public enum Code {
+        public static let parseError = -32700
+        public static let invalidRequest = -32600
+        public static let methodNotFound = -32601
+        public static let invalidParams = -32602
+        public static let internalError = -32603
+        public static let requestCancelled = -32800
+    }
+
+    /// The input was not valid JSON (or not a readable frame); answered with id null.
+    public static func parseError(_ detail: String) -> RPCError {
+        RPCError(code: Code.parseError, message: "Parse error: \(detail)")
+    }
+
+    /// The JSON was valid but is not a JSON-RPC request, or is not allowed right now.
+    public static func invalidRequest(_ detail: String) -> RPCError {
+        RPCError(code: Code.invalidRequest, message: "Invalid request: \(detail)")
+    }
+
+    public static func methodNotFound(_ method: String) -> RPCError {
+        RPCError(code: Code.methodNotFound, message: "Method not found: '\(method)'")
+    }
+
+    /// A parameter is missing or has the wrong shape. `data` carries `{"field", "reason"}`
+    /// so that a program can point at the offending field.
+    public static func invalidParams(field: String, reason: String) -> RPCError {
+        RPCError(
+            code: Code.invalidParams,
+            message: "Invalid params: '\(field)' \(reason)",
+            data: ["field": .string(field), "reason": .string(reason)])
+    }
+
+    /// Something failed inside the server. Keep `detail` generic: it must never carry secrets.
+    public static func internalError(_ detail: String) -> RPCError {
+        RPCError(code: Code.internalError, message: "Internal error: \(detail)")
+    }
+
+    /// The only response a cancelled request ever gets.
+    public static let requestCancelled = RPCError(code: Code.requestCancelled, message: "Request cancelled")
+
+    /// The error object as it appears in a response.
+    public var json: JSON {
+        var object: JSONObject = ["code": .int(Int64(code)), "message": .string(message)]
+        if let data { object["data"] = data }
+        return .object(object)
+    }
+
+    /// Reads an error object; `nil` unless it has an integer `code` and a string `message`.
+    public init?(json: JSON) {
+        guard let code = json["code"]?.intValue, let message = json["message"]?.stringValue,
+            let exact = Int(exactly: code)
+        else { return nil }
+        self.init(code: exact, message: message, data: json["data"])
+    }
+
+    public var description: String { "\(message) (\(code))" }
+}

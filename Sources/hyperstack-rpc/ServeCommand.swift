@@ -1,0 +1,115 @@
+import APIKeyStore
+import ArgumentParser
+import Dispatch
+import Foundation
+import HyperstackRPCServer
+import InfrahubClient
+import JSONRPC
+import JSONRPCStdio
+import Logging
+import Synchronization
+
+/// Serves JSON-RPC on stdin/stdout until `exit`, end of input, a closed stdout,
+/// the parent's death or SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve JSON-RPC 2.0 on stdin/stdout (the default)."
+    )
+
+    @OptionGroup var options: SharedOptions
+
+    /// How long in-flight requests may take to finish after end of input or SIGTERM.
+    static let drainTimeout = Duration.seconds(10)
+
+    func run() async throws {
+        let logger = try LoggingSetup.bootstrap(level: options.logLevel ?? .info, file: options.logFile)
+        let protocolOutput = try StandardStreams.takeOverStandardOutput()
+        let termination = Termination()
+        let writer = FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
+        let notifier = ChangeNotifier()
+        let upstream = try Upstream(options: options, logger: logger) { notifier.publish($0) }
+        let includeTestMethods = ProcessInfo.processInfo.environment[TestOnlyMethods.environmentVariable] == "1"
+        let parentWatch = Mutex<Task<Void, Never>?>(nil)
+
+        let hooks = ConnectionHooks(
+            onInitialize: { params in
+                let initialize = try InitializeOptions(params: params)
+                if let key = initialize.apiKey { upstream.client.setCredential(key) }
+                if let processID = initialize.processID {
+                    let watch = ParentProcessMonitor(processID: processID).watch {
+                        termination.request(.parentExited)
+                    }
+                    parentWatch.withLock { $0 = watch }
+                }
+            },
+            onExit: { code in termination.request(.exitNotification(code)) },
+            onShutdown: {}
+        )
+        let connection = RPCConnection(
+            configuration: ConnectionConfiguration(
+                serverName: ServerIdentity.name,
+                serverVersion: ServerIdentity.version,
+                capabilities: ServerIdentity.capabilities,
+                framing: options.framing.framing,
+                maxMessageBytes: options.maxMessageBytes),
+            methods: ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods),
+            sink: writer,
+            logger: logger,
+            hooks: hooks)
+        notifier.connect { method, params in connection.notify(method, params: params) }
+
+        let signals = Self.watchSignals { termination.request(.signal($0)) }
+        InputPump().start(
+            waitForCapacity: { writer.waitForCapacity() },
+            consume: { connection.receive($0) },
+            onEnd: { termination.request(.endOfInput) })
+        logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(options.sandbox ? "embedded sandbox" : "http")"])
+
+        let reason = await termination.firstReason()
+        let status = await Self.stop(for: reason, connection: connection, writer: writer, logger: logger)
+        withExtendedLifetime(signals) {}
+        Foundation.exit(status)
+    }
+
+    /// Finishes what the reason allows and returns the exit status.
+    private static func stop(
+        for reason: TerminationReason, connection: RPCConnection, writer: FrameWriter, logger: Logger
+    ) async -> Int32 {
+        let flushDeadline = Date().addingTimeInterval(5)
+        switch reason {
+        case .exitNotification(let status):
+            logger.debug("exit notification received", metadata: ["status": "\(status)"])
+            writer.flushAndClose(deadline: flushDeadline)
+            return status
+        case .endOfInput:
+            logger.debug("end of input; finishing in-flight requests")
+            await connection.finishInput(timeout: drainTimeout)
+            writer.flushAndClose(deadline: flushDeadline)
+            return 0
+        case .outputClosed:
+            logger.notice("stdout was closed by its reader; exiting")
+            return 0
+        case .parentExited:
+            logger.notice("the parent process is gone; exiting")
+            writer.flushAndClose(deadline: flushDeadline)
+            return 0
+        case .signal(let number):
+            logger.notice("signal \(number) received; finishing in-flight requests")
+            await connection.finishInput(timeout: drainTimeout)
+            writer.flushAndClose(deadline: flushDeadline)
+            return 0
+        }
+    }
+
+    /// Routes SIGTERM and SIGINT to `handler` instead of killing the process.
+    private static func watchSignals(_ handler: @escaping @Sendable (Int32) -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import JSONRPC
+import Logging
+
+/// Options that both serving and one-shot calls take.
+struct SharedOptions: ParsableArguments {
+    @Flag(help: "Use the embedded in-process sandbox instead of the real API (needs no API key).")
+    var sandbox = false
+
+    @Option(help: ArgumentHelp("Persist the embedded sandbox's keys in this file (mode 0600, secrets hashed).", valueName: "path"))
+    var sandboxState: String?
+
+    @Option(help: ArgumentHelp("Infrahub API base URL (default: $HYPERSTACK_API_URL or https://infrahub-api.nexgencloud.com/v1).", valueName: "url"))
+    var baseURL: String?
+
+    @Option(help: ArgumentHelp("Read the API key from this file instead of $HYPERSTACK_API_KEY.", valueName: "path"))
+    var apiKeyFile: String?
+
+    @Option(help: ArgumentHelp("Serve apiKeys.list from cache for this many seconds.", valueName: "seconds"))
+    var cacheTTL: Double = 30
+
+    @Option(help: ArgumentHelp("Poll upstream for changes made elsewhere every this many seconds (0: off).", valueName: "seconds"))
+    var pollInterval: Double = 0
+
+    @Option(help: ArgumentHelp("Upstream request timeout in seconds; connecting may take at most 10 s of it.", valueName: "seconds"))
+    var timeout: Double = 30
+
+    @Option(help: "Framing of stdin/stdout: auto, lsp or ndjson.")
+    var framing: FramingChoice = .auto
+
+    @Option(help: ArgumentHelp("Largest message accepted, in bytes.", valueName: "bytes"))
+    var maxMessageBytes: Int = 16 << 20
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default: info when serving, warning for call).")
+    var logLevel: Logger.Level?
+
+    @Option(help: ArgumentHelp("Append logs to this file (mode 0600) instead of stderr.", valueName: "path"))
+    var logFile: String?
+
+    mutating func validate() throws {
+        guard cacheTTL >= 0, cacheTTL.isFinite else { throw ValidationError("--cache-ttl must be zero or more seconds") }
+        guard pollInterval >= 0, pollInterval.isFinite else { throw ValidationError("--poll-interval must be zero or more seconds") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be more than zero seconds") }
+        guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
+        if sandboxState != nil && !sandbox { throw ValidationError("--sandbox-state needs --sandbox") }
+    }
+}
+
+/// The `--framing` values.
+enum FramingChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, lsp, ndjson
+
+    var framing: Framing {
+        switch self {
+        case .auto: return .auto
+        case .lsp: return .lsp
+        case .ndjson: return .ndjson
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension Duration {
+    /// A duration from option seconds, which `validate()` has checked are finite and non-negative.
+    init(optionSeconds seconds: Double) {
+        self = .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
+    }
+}

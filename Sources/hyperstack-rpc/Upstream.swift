@@ -1,0 +1,83 @@
+import APIKeyStore
+import Foundation
+import HyperstackRPCServer
+import HyperstackSandbox
+import InfrahubClient
+import Logging
+
+/// The upstream side of the server: the transport (real HTTP or the embedded sandbox),
+/// the typed client and the key store, built from the command-line options.
+struct Upstream {
+    static let defaultBaseURL = "https://infrahub-api.nexgencloud.com/v1"
+
+    let client: InfrahubAPIClient
+    let store: KeyStore
+    private let httpTransport: AsyncHTTPTransport?
+
+    /// Builds everything. `onChange` receives every change of the key set.
+    init(options: SharedOptions, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let requestTimeout = Duration(optionSeconds: options.timeout)
+        let transport: any InfrahubTransport
+        var credential: SecretString?
+        if options.sandbox {
+            // The embedded sandbox still checks api_key like the real API; it accepts a
+            // random key made up for this process, so no user key is needed or exposed.
+            let processKey = UUID().uuidString.lowercased()
+            let sandbox = try Sandbox(
+                configuration: SandboxConfiguration(apiKeys: [processKey], statePath: options.sandboxState),
+                logger: logger)
+            transport = SandboxTransport(sandbox: sandbox)
+            credential = SecretString(processKey)
+            httpTransport = nil
+        } else {
+            let baseURL = options.baseURL ?? environment["HYPERSTACK_API_URL"] ?? Self.defaultBaseURL
+            let connectTimeout = min(Duration.seconds(10), requestTimeout)
+            let http = try AsyncHTTPTransport(baseURL: baseURL, connectTimeout: connectTimeout, logger: logger)
+            transport = http
+            httpTransport = http
+            credential = try Self.credential(options: options, environment: environment)
+        }
+        client = InfrahubAPIClient(
+            transport: transport,
+            configuration: InfrahubClientConfiguration(clientVersion: ServerIdentity.version, requestTimeout: requestTimeout),
+            logger: logger)
+        client.setCredential(credential)
+        let poll = options.pollInterval > 0 ? Duration(optionSeconds: options.pollInterval) : nil
+        store = KeyStore(
+            client: client,
+            configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: options.cacheTTL), pollInterval: poll),
+            logger: logger,
+            onChange: onChange)
+    }
+
+    /// Stops polling and closes HTTP connections.
+    func shutdown() async {
+        await store.shutdown()
+        try? await httpTransport?.shutdown()
+    }
+
+    /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).
+    private static func credential(options: SharedOptions, environment: [String: String]) throws -> SecretString? {
+        if let path = options.apiKeyFile {
+            let contents: String
+            do {
+                contents = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw UpstreamSetupError(description: "cannot read the API key file \(path): \(error.localizedDescription)")
+            }
+            let key = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !key.isEmpty else { throw UpstreamSetupError(description: "the API key file \(path) is empty") }
+            return SecretString(key)
+        }
+        if let key = environment["HYPERSTACK_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
+            return SecretString(key)
+        }
+        return nil
+    }
+}
+
+/// The upstream could not be set up from the options given.
+struct UpstreamSetupError: Error, CustomStringConvertible {
+    var description: String
+}

@@ -1,0 +1,195 @@
+-- hyperstack.nvim: Hyperstack API keys in Neovim, through the hyperstack-rpc server.
+-- The server is spawned with Neovim's own JSON-RPC client (vim.lsp.rpc), which speaks the
+-- same LSP framing; no LSP client (vim.lsp.start_client) is involved because this is not a
+-- language server.
+
+local M = {}
+
+--- Defaults; change them with require('hyperstack').setup({...}).
+M.config = {
+  --- Server command and arguments, e.g. { 'hyperstack-rpc', '--sandbox' }.
+  cmd = { vim.env.HYPERSTACK_RPC_BIN or 'hyperstack-rpc' },
+  --- Extra environment for the server. Put the key here (HYPERSTACK_API_KEY) or export it
+  --- before starting Neovim; it is never passed on the command line.
+  env = nil,
+  --- Show apiKeys.didChange notifications with vim.notify.
+  notify_changes = true,
+  --- Milliseconds the *_sync helpers wait.
+  timeout = 15000,
+}
+
+local client = nil      -- the vim.lsp.rpc client, once spawned
+local ready = false     -- true after the initialize reply
+local queued = {}       -- requests made before the initialize reply
+local stopping = false
+local KEYS_BUFFER = 'hyperstack://keys'
+
+--- Params must be a JSON object; an empty Lua table would encode as [] (-32602).
+local function object(params)
+  if params == nil or next(params) == nil then return vim.empty_dict() end
+  return params
+end
+
+local function format_error(err)
+  if type(err) ~= 'table' then return tostring(err) end
+  return string.format('%s (%s)', err.message or 'error', tostring(err.code))
+end
+
+local function describe_change(change)
+  return string.format('Hyperstack API keys changed (%s, revision %d): %d added, %d updated, %d removed',
+    change.cause or '?', change.revision or -1, #(change.added or {}), #(change.updated or {}), #(change.removed or {}))
+end
+
+local dispatchers = {
+  notification = function(method, params)
+    if method == 'apiKeys.didChange' then
+      if M.config.notify_changes then vim.notify(describe_change(params), vim.log.levels.INFO) end
+      local buf = vim.fn.bufnr(KEYS_BUFFER)
+      if buf ~= -1 and vim.api.nvim_buf_is_loaded(buf) then M.keys(false, { open = false }) end
+    end
+  end,
+  on_exit = function(code, signal)
+    -- Not scheduled by vim.lsp.rpc: defer anything that touches the editor.
+    vim.schedule(function()
+      local expected = stopping
+      client, ready, queued, stopping = nil, false, {}, false
+      if not expected then
+        vim.notify(string.format('hyperstack-rpc exited (code %s, signal %s); it restarts on the next command',
+          tostring(code), tostring(signal)), vim.log.levels.WARN)
+      end
+    end)
+  end,
+  on_error = function(code, err)
+    vim.notify('hyperstack-rpc: ' .. tostring(vim.lsp.rpc.client_errors[code] or code) .. ': ' .. vim.inspect(err),
+      vim.log.levels.ERROR)
+  end,
+}
+
+--- vim.lsp.rpc.start changed shape in Neovim 0.10: (cmd, args, dispatchers, extra) before, ({cmd...}, dispatchers, extra) after.
+local function spawn(cmd, extra)
+  if vim.fn.has('nvim-0.10') == 1 then
+    return vim.lsp.rpc.start(cmd, dispatchers, extra)
+  end
+  return vim.lsp.rpc.start(cmd[1], vim.list_slice(cmd, 2), dispatchers, extra)
+end
+
+--- Spawns the server (once) and sends initialize; later requests wait for its reply.
+function M.start()
+  if client then return client end
+  local rpc = spawn(M.config.cmd, { env = M.config.env })
+  if not rpc then error('hyperstack-rpc could not be started with: ' .. table.concat(M.config.cmd, ' ')) end
+  client, ready, queued = rpc, false, {}
+  rpc.request('initialize', {
+    processId = vim.fn.getpid(),
+    clientInfo = { name = 'hyperstack.nvim', version = '0.1.0' },
+  }, function(err, result)
+    if err then
+      vim.notify('hyperstack-rpc initialize failed: ' .. format_error(err), vim.log.levels.ERROR)
+      return
+    end
+    M.server_info = result and result.serverInfo
+    rpc.notify('initialized', vim.empty_dict())
+    ready = true
+    local waiting = queued
+    queued = {}
+    for _, send in ipairs(waiting) do send() end
+  end)
+  return client
+end
+
+--- Asynchronous request; callback(err, result) runs on the main loop.
+function M.request(method, params, callback)
+  callback = callback or function(err)
+    if err then vim.notify(method .. ' failed: ' .. format_error(err), vim.log.levels.ERROR) end
+  end
+  local rpc = M.start()
+  local function send() rpc.request(method, object(params), callback) end
+  if ready then send() else table.insert(queued, send) end
+end
+
+--- Blocking request (keeps the UI responsive via vim.wait). Returns result, err.
+function M.request_sync(method, params, timeout)
+  local done, result, failure = false, nil, nil
+  M.request(method, params, function(err, res) done, result, failure = true, res, err end)
+  if not vim.wait(timeout or M.config.timeout, function() return done end, 10) then
+    return nil, { code = -32800, message = method .. ' timed out' }
+  end
+  return result, failure
+end
+
+function M.list(params, callback) M.request('apiKeys.list', params, callback) end
+--- The result's key.secret is shown once: store it somewhere safe, never in a buffer that gets saved.
+function M.generate(name, description, callback) M.request('apiKeys.generate', { name = name, description = description }, callback) end
+function M.update(id, name, description, callback) M.request('apiKeys.update', { id = id, name = name, description = description }, callback) end
+function M.delete(id, callback) M.request('apiKeys.delete', { id = id }, callback) end
+function M.watch(interval, callback) M.request('apiKeys.watch', { interval = interval }, callback) end
+
+function M.generate_sync(name, description, timeout)
+  return M.request_sync('apiKeys.generate', { name = name, description = description }, timeout)
+end
+
+--- Lines for the keys buffer: one key per line, id first so it can be picked up with <cword>.
+function M.format_keys(result)
+  local lines = { string.format('# Hyperstack API keys (revision %d%s)', result.revision or -1,
+    result.fromCache and ', cached' or ''), '' }
+  if #result.keys == 0 then table.insert(lines, '(no keys)') end
+  for _, key in ipairs(result.keys) do
+    local description = key.description
+    if description == nil or description == vim.NIL then description = '' end
+    local created = key.createdAt
+    if created == nil or created == vim.NIL then created = '-' end
+    local masked = key.maskedKey
+    if masked == nil or masked == vim.NIL then masked = '-' end
+    -- A name may contain newlines; a buffer line may not.
+    local text = string.format('%-8d %-20s %-22s %s  %s', key.id, created, masked, key.name, description)
+    table.insert(lines, (text:gsub('\n', ' ')))
+  end
+  return lines
+end
+
+local function show(lines, open)
+  local buf = vim.fn.bufnr(KEYS_BUFFER)
+  if buf == -1 then
+    buf = vim.api.nvim_create_buf(true, true)
+    vim.api.nvim_buf_set_name(buf, KEYS_BUFFER)
+    vim.bo[buf].buftype = 'nofile'
+    vim.bo[buf].bufhidden = 'hide'
+    vim.bo[buf].swapfile = false
+    vim.bo[buf].filetype = 'hyperstack-keys'
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  if open and vim.fn.bufwinnr(buf) == -1 then vim.cmd('sbuffer ' .. buf) end
+  return buf
+end
+
+--- :HyperstackKeys[!] — list keys in a scratch buffer; ! asks the server to refresh from the API.
+--- opts.open = false re-renders the buffer without showing it (used on didChange).
+function M.keys(refresh, opts)
+  local open = not (opts and opts.open == false)
+  M.list(refresh and { refresh = true } or nil, function(err, result)
+    if err then
+      vim.notify('Could not list Hyperstack API keys: ' .. format_error(err), vim.log.levels.ERROR)
+      return
+    end
+    show(M.format_keys(result), open)
+  end)
+end
+
+--- Sends shutdown, then exit; the server process ends and on_exit resets the state.
+function M.stop()
+  if not client then return end
+  local rpc = client
+  stopping = true
+  rpc.request('shutdown', nil, function() rpc.notify('exit', nil) end)
+end
+
+--- True while a server process is attached.
+function M.is_running() return client ~= nil end
+
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend('force', M.config, opts or {})
+end
+
+return M

@@ -1,0 +1,240 @@
+// Type declarations for the `hyperstack-rpc` Node client (hand-written; the package has no build step).
+
+import { EventEmitter } from 'node:events';
+
+/** Options for spawning and talking to `hyperstack-rpc`. */
+export interface ClientOptions {
+  /** Server executable. Default: $HYPERSTACK_RPC_BIN, then `hyperstack-rpc` on PATH. */
+  path?: string;
+  /** Use the built-in emulator instead of the real API (`--sandbox`). */
+  sandbox?: boolean;
+  /** Persist sandbox state in this file (`--sandbox-state`). */
+  sandboxState?: string;
+  /** Hyperstack API key. Passed to the child as HYPERSTACK_API_KEY, never on the command line. */
+  apiKey?: string;
+  /** API base URL (`--base-url`), e.g. a local `hyperstack-sandbox`. */
+  baseUrl?: string;
+  /** Extra command-line arguments, appended after the ones above. */
+  args?: readonly string[];
+  /** Extra environment variables, merged over process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Sent in `initialize`. */
+  clientInfo?: { name: string; version?: string };
+  /** Sent in `initialize` as `initializationOptions`. */
+  initializationOptions?: Record<string, unknown>;
+  /** Milliseconds to wait for the initialize reply. Default 15000. */
+  startTimeout?: number;
+  /** How many stderr lines to keep for error messages. Default 50. */
+  stderrLines?: number;
+  /**
+   * Called with every message sent and received, for debugging. Receives generate results
+   * verbatim, secrets included: do not log them unfiltered.
+   */
+  trace?: (direction: 'send' | 'receive', message: unknown) => void;
+}
+
+/** Per-call options. A fired signal or an elapsed timeout sends `$/cancelRequest`. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Milliseconds. */
+  timeout?: number;
+}
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  description: string | null;
+  /** RFC 3339, UTC, e.g. "2026-05-06T15:18:42Z". */
+  createdAt: string | null;
+  maskedKey: string | null;
+}
+
+export interface ListResult {
+  keys: ApiKey[];
+  revision: number;
+  fetchedAt: string;
+  fromCache: boolean;
+}
+
+export interface GenerateResult {
+  /** `secret` is returned exactly once: store it, never log it. */
+  key: ApiKey & { secret: string };
+  revision: number;
+}
+
+export interface UpdateResult {
+  key: ApiKey;
+  revision: number;
+}
+
+export interface DeleteResult {
+  id: number;
+  revision: number;
+}
+
+export interface WatchResult {
+  interval: number;
+}
+
+export interface DidChange {
+  revision: number;
+  cause: 'generate' | 'update' | 'delete' | 'refresh';
+  added: ApiKey[];
+  updated: ApiKey[];
+  removed: number[];
+}
+
+export interface InitializeResult {
+  serverInfo: { name: string; version: string };
+  capabilities: Record<string, unknown>;
+}
+
+export interface ExitInfo {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the exit was not requested through close(). */
+  error: Error | null;
+}
+
+export interface HyperstackClientEvents {
+  didChange: [change: DidChange];
+  notification: [method: string, params: unknown];
+  stderr: [line: string];
+  exit: [info: ExitInfo];
+}
+
+export declare class HyperstackClient extends EventEmitter {
+  /** Spawns the server and performs initialize + initialized. */
+  static start(options?: ClientOptions): Promise<HyperstackClient>;
+  constructor(options?: ClientOptions);
+  start(): Promise<this>;
+
+  readonly serverInfo: InitializeResult['serverInfo'] | null;
+  readonly capabilities: InitializeResult['capabilities'] | null;
+  readonly pid: number | undefined;
+  readonly stderrTail: string[];
+  readonly closed: boolean;
+
+  list(params?: { refresh?: boolean; maxAge?: number }, options?: CallOptions): Promise<ListResult>;
+  generate(name: string, description?: string | null, options?: CallOptions): Promise<GenerateResult>;
+  update(id: number, name: string, description?: string | null, options?: CallOptions): Promise<UpdateResult>;
+  delete(id: number, options?: CallOptions): Promise<DeleteResult>;
+  watch(interval: number, options?: CallOptions): Promise<WatchResult>;
+  ping(options?: CallOptions): Promise<Record<string, never>>;
+  discover(options?: CallOptions): Promise<Record<string, unknown>>;
+
+  request<T = unknown>(method: string, params?: Record<string, unknown> | unknown[], options?: CallOptions): Promise<T>;
+  notify(method: string, params?: Record<string, unknown> | unknown[]): void;
+
+  /** didChange params from now on; ends on close(), throws ServerDiedError if the server dies. */
+  changes(options?: { signal?: AbortSignal }): AsyncIterableIterator<DidChange>;
+
+  /** shutdown + exit, then waits for the child; kills it after `timeout` ms (default 2000). */
+  close(options?: { timeout?: number }): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+
+  on<K extends keyof HyperstackClientEvents>(event: K, listener: (...args: HyperstackClientEvents[K]) => void): this;
+  once<K extends keyof HyperstackClientEvents>(event: K, listener: (...args: HyperstackClientEvents[K]) => void): this;
+  off<K extends keyof HyperstackClientEvents>(event: K, listener: (...args: HyperstackClientEvents[K]) => void): this;
+}
+
+export declare function startClient(options?: ClientOptions): Promise<HyperstackClient>;
+
+/** An error the server returned: `{code, message, data}`. Subclasses below, one per code. */
+export declare class RpcError extends Error {
+  constructor(code: number, message: string, data?: unknown, method?: string);
+  readonly code: number;
+  readonly data: unknown;
+  /** The request method that failed. */
+  readonly method: string | undefined;
+  /** `data.retryable === true` (upstream errors). */
+  readonly retryable: boolean;
+  toJSON(): { code: number; message: string; data: unknown };
+  static from(error: { code: number; message?: string; data?: unknown }, method?: string): RpcError;
+}
+
+/** Constructor shape shared by the per-code classes; `code` is also static. */
+export interface RpcErrorClass<C extends number> {
+  new (message: string, data?: unknown, method?: string): RpcError & { readonly code: C };
+  readonly code: C;
+  prototype: RpcError;
+}
+
+export declare const ParseError: RpcErrorClass<-32700>;
+export type ParseError = InstanceType<typeof ParseError>;
+export declare const InvalidRequest: RpcErrorClass<-32600>;
+export type InvalidRequest = InstanceType<typeof InvalidRequest>;
+export declare const MethodNotFound: RpcErrorClass<-32601>;
+export type MethodNotFound = InstanceType<typeof MethodNotFound>;
+/** `data` is `{field, reason}`. */
+export declare const InvalidParams: RpcErrorClass<-32602>;
+export type InvalidParams = InstanceType<typeof InvalidParams>;
+export declare const InternalError: RpcErrorClass<-32603>;
+export type InternalError = InstanceType<typeof InternalError>;
+export declare const RequestCancelled: RpcErrorClass<-32800>;
+export type RequestCancelled = InstanceType<typeof RequestCancelled>;
+export declare const UpstreamRejected: RpcErrorClass<1400>;
+export type UpstreamRejected = InstanceType<typeof UpstreamRejected>;
+export declare const Unauthorized: RpcErrorClass<1401>;
+export type Unauthorized = InstanceType<typeof Unauthorized>;
+export declare const Forbidden: RpcErrorClass<1403>;
+export type Forbidden = InstanceType<typeof Forbidden>;
+export declare const NotFound: RpcErrorClass<1404>;
+export type NotFound = InstanceType<typeof NotFound>;
+export declare const Conflict: RpcErrorClass<1409>;
+export type Conflict = InstanceType<typeof Conflict>;
+export declare const RateLimited: RpcErrorClass<1429>;
+export type RateLimited = InstanceType<typeof RateLimited>;
+export declare const UpstreamError: RpcErrorClass<1500>;
+export type UpstreamError = InstanceType<typeof UpstreamError>;
+export declare const BadUpstreamResponse: RpcErrorClass<1502>;
+export type BadUpstreamResponse = InstanceType<typeof BadUpstreamResponse>;
+export declare const UpstreamUnavailable: RpcErrorClass<1503>;
+export type UpstreamUnavailable = InstanceType<typeof UpstreamUnavailable>;
+
+/** code → class, for the codes above. */
+export declare const ERROR_CLASSES: ReadonlyMap<number, RpcErrorClass<number>>;
+
+/** The caller's AbortSignal fired; `$/cancelRequest` was sent. */
+export declare class AbortError extends Error {
+  constructor(method: string, reason?: unknown);
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+  readonly method: string;
+}
+
+/** The call's timeout elapsed; `$/cancelRequest` was sent. */
+export declare class TimeoutError extends Error {
+  constructor(method: string, timeout: number);
+  readonly name: 'TimeoutError';
+  readonly code: 'ETIMEDOUT';
+  readonly method: string;
+  readonly timeout: number;
+}
+
+/** The server exited or could not be started. */
+export declare class ServerDiedError extends Error {
+  constructor(info: { exitCode: number | null; signal: string | null; stderrTail: string[]; cause?: unknown; message?: string });
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: string[];
+}
+
+/** A call was made on (or was pending during) close(). */
+export declare class ClientClosedError extends Error {
+  constructor(method: string);
+  readonly method: string;
+}
+
+/** The server's output was not valid LSP framing / JSON. */
+export declare class ProtocolError extends Error {}
+
+/** Incremental LSP frame decoder (exported for tests and reuse). */
+export declare class FrameDecoder {
+  constructor(onMessage: (message: unknown) => void);
+  push(chunk: Buffer): void;
+  readonly pendingBytes: number;
+}
+
+/** One framed message: `Content-Length: N\r\n\r\n` + UTF-8 JSON. */
+export declare function encodeFrame(message: unknown): Buffer;

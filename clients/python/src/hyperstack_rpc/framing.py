@@ -1,0 +1,65 @@
+"""LSP-style ``Content-Length`` framing, independent of any pipe or event loop.
+
+The body is encoded to UTF-8 *before* its length is taken, so the header
+counts bytes, not characters: ``"café \\u2028 ☃"`` is 9 characters but 13 bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+from .errors import ProtocolError
+
+__all__ = ["encode_message", "content_length", "decode_body", "HEADER_END", "MAX_HEADER_BYTES"]
+
+#: The blank line that ends a header block.
+HEADER_END = b"\r\n\r\n"
+#: A header block larger than this is not a header: the stream is out of sync.
+MAX_HEADER_BYTES = 8192
+
+
+def encode_message(message: Dict[str, Any]) -> bytes:
+    """Serialise one JSON-RPC message into a complete frame (header + body)."""
+    # ensure_ascii=False keeps non-ASCII as UTF-8 bytes; the length below is of those bytes.
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return b"Content-Length: " + str(len(body)).encode("ascii") + HEADER_END + body
+
+
+def content_length(header_block: bytes) -> int:
+    """Read ``Content-Length`` from a header block (without the final blank line).
+
+    Header names are case-insensitive; other headers (``Content-Type``) are ignored.
+    """
+    length: Optional[int] = None
+    try:
+        text = header_block.decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError(f"frame header is not ASCII: {header_block[:200]!r}") from None
+    for line in text.splitlines():
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise ProtocolError(f"malformed frame header line {line!r} (expected 'Name: value')")
+        if name.strip().lower() == "content-length":
+            value = value.strip()
+            if not value.isdigit():
+                raise ProtocolError(f"Content-Length is not a non-negative integer: {value!r}")
+            length = int(value)
+    if length is None:
+        raise ProtocolError(f"frame header has no Content-Length: {text!r}")
+    return length
+
+
+def decode_body(body: bytes) -> Dict[str, Any]:
+    """Parse a frame body into a JSON-RPC message object."""
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"frame body is not valid UTF-8 JSON ({exc}): {body[:200]!r}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(f"frame body is not a JSON-RPC message object: {body[:200]!r}")
+    if message.get("jsonrpc") != "2.0":
+        raise ProtocolError(f"message lacks \"jsonrpc\": \"2.0\": {body[:200]!r}")
+    return message
