@@ -1,7 +1,7 @@
 /// Splits newline-delimited JSON: one JSON text per LF-terminated line.
 ///
-/// A CR before the LF is dropped and blank lines are skipped, so hand-typed input and
-/// Windows line ends work. A line over the limit is reported once and the rest of it is
+/// Surrounding blanks and a CR before the LF are dropped and blank lines are skipped,
+/// so hand-typed input and Windows line ends work. A line over the limit is reported once and the rest of it is
 /// discarded as it streams past, never buffered.
 public struct NDJSONFramer: MessageFramer, Sendable {
     public let limits: FramingLimits
@@ -56,17 +56,21 @@ public struct NDJSONFramer: MessageFramer, Sendable {
         onMessage: (UnsafeRawBufferPointer) -> Void,
         onError: (FramingError) -> Void
     ) {
-        var count = line.count
-        if count > 0 && line[count - 1] == UInt8(ascii: "\r") { count -= 1 }
-        let content = UnsafeRawBufferPointer(rebasing: line[0..<count])
-        if content.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
-            return
-        }
-        if count > limits.maxMessageBytes {
+        var start = 0
+        var end = line.count
+        while start < end, isBlank(line[start]) { start += 1 }
+        while end > start, isBlank(line[end - 1]) { end -= 1 }
+        if start == end { return }  // a blank line
+        let content = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        if content.count > limits.maxMessageBytes {
             onError(.oversized(declaredLength: nil, limit: limits.maxMessageBytes))
             return
         }
         onMessage(content)
+    }
+
+    private func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
     private func firstNewline(in chunk: UnsafeRawBufferPointer, from start: Int) -> Int? {

@@ -1,5 +1,6 @@
 import InfrahubClient
 import Logging
+import Testing
 
 /// The API key the tests authenticate with; it must never show up in logs or errors.
 let testAPIKey = "test-api-key-0123456789-SECRET"
@@ -81,11 +82,14 @@ func withServer<T>(
 }
 
 /// The error an async call threw, for inspecting more than its type.
-func captureError(_ body: () async throws(InfrahubError) -> Void) async -> InfrahubError? {
+func captureError(_ body: () async throws -> Void) async -> InfrahubError? {
     do {
         try await body()
         return nil
-    } catch {
+    } catch let error as InfrahubError {
         return error
+    } catch {
+        Issue.record("expected an InfrahubError, got \(error)")
+        return nil
     }
 }

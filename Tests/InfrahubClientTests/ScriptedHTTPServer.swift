@@ -47,8 +47,8 @@ final class ScriptedHTTPServer: Sendable {
     var requests: [RecordedRequest] { state.withLock { $0.requests } }
     var hits: Int { state.withLock { $0.requests.count } }
 
-    private init(state: Mutex<State>, channel: any Channel, port: Int) {
-        self.state = state
+    private init(state: State, channel: any Channel, port: Int) {
+        self.state = Mutex(state)
         self.channel = channel
         self.port = port
     }
@@ -70,7 +70,7 @@ final class ScriptedHTTPServer: Sendable {
             .bind(host: "127.0.0.1", port: 0)
             .get()
         let server = ScriptedHTTPServer(
-            state: Mutex(State(replies: replies, fallback: fallback)), channel: channel,
+            state: State(replies: replies, fallback: fallback), channel: channel,
             port: channel.localAddress?.port ?? 0)
         box.server.withLock { $0 = server }
         return server

@@ -131,7 +131,8 @@ export declare class HyperstackClient extends EventEmitter {
 
   /** shutdown + exit, then waits for the child; kills it after `timeout` ms (default 2000). */
   close(options?: { timeout?: number }): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
+  // At runtime the client also implements Symbol.asyncDispose (`await using`); it is left out
+  // here so the declarations compile without the esnext.disposable lib.
 
   on<K extends keyof HyperstackClientEvents>(event: K, listener: (...args: HyperstackClientEvents[K]) => void): this;
   once<K extends keyof HyperstackClientEvents>(event: K, listener: (...args: HyperstackClientEvents[K]) => void): this;

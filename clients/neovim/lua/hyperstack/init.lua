@@ -8,7 +8,8 @@ local M = {}
 --- Defaults; change them with require('hyperstack').setup({...}).
 M.config = {
   --- Server command and arguments, e.g. { 'hyperstack-rpc', '--sandbox' }.
-  cmd = { vim.env.HYPERSTACK_RPC_BIN or 'hyperstack-rpc' },
+  --- vim.lsp.rpc copies the server's stderr into lsp.log at ERROR level, hence the quiet default.
+  cmd = { vim.env.HYPERSTACK_RPC_BIN or 'hyperstack-rpc', '--log-level', 'warning' },
   --- Extra environment for the server. Put the key here (HYPERSTACK_API_KEY) or export it
   --- before starting Neovim; it is never passed on the command line.
   env = nil,
@@ -22,6 +23,9 @@ local client = nil      -- the vim.lsp.rpc client, once spawned
 local ready = false     -- true after the initialize reply
 local queued = {}       -- requests made before the initialize reply
 local stopping = false
+local inflight = {}     -- token -> callback, so calls can fail when the server dies
+local next_token = 0
+local generation = 0     -- bumps per spawn, so a late on_exit cannot reset a newer server's state
 local KEYS_BUFFER = 'hyperstack://keys'
 
 --- Params must be a JSON object; an empty Lua table would encode as [] (-32602).
@@ -40,33 +44,44 @@ local function describe_change(change)
     change.cause or '?', change.revision or -1, #(change.added or {}), #(change.updated or {}), #(change.removed or {}))
 end
 
-local dispatchers = {
-  notification = function(method, params)
-    if method == 'apiKeys.didChange' then
-      if M.config.notify_changes then vim.notify(describe_change(params), vim.log.levels.INFO) end
-      local buf = vim.fn.bufnr(KEYS_BUFFER)
-      if buf ~= -1 and vim.api.nvim_buf_is_loaded(buf) then M.keys(false, { open = false }) end
-    end
-  end,
-  on_exit = function(code, signal)
-    -- Not scheduled by vim.lsp.rpc: defer anything that touches the editor.
-    vim.schedule(function()
-      local expected = stopping
-      client, ready, queued, stopping = nil, false, {}, false
-      if not expected then
-        vim.notify(string.format('hyperstack-rpc exited (code %s, signal %s); it restarts on the next command',
-          tostring(code), tostring(signal)), vim.log.levels.WARN)
+local function make_dispatchers(gen)
+  return {
+    notification = function(method, params)
+      if method == 'apiKeys.didChange' then
+        if M.config.notify_changes then vim.notify(describe_change(params), vim.log.levels.INFO) end
+        local buf = vim.fn.bufnr(KEYS_BUFFER)
+        if buf ~= -1 and vim.api.nvim_buf_is_loaded(buf) then M.keys(false, { open = false }) end
       end
-    end)
-  end,
-  on_error = function(code, err)
-    vim.notify('hyperstack-rpc: ' .. tostring(vim.lsp.rpc.client_errors[code] or code) .. ': ' .. vim.inspect(err),
-      vim.log.levels.ERROR)
-  end,
-}
+    end,
+    on_exit = function(code, signal)
+      -- Not scheduled by vim.lsp.rpc: defer anything that touches the editor.
+      vim.schedule(function()
+        if gen ~= generation then return end
+        local expected = stopping
+        client, ready, queued, stopping = nil, false, {}, false
+        -- vim.lsp.rpc drops outstanding callbacks on exit; ours get an error instead of waiting forever.
+        local orphans = inflight
+        inflight = {}
+        for _, callback in pairs(orphans) do
+          callback({ code = 'server_exited', message = string.format('hyperstack-rpc exited (code %s, signal %s)',
+            tostring(code), tostring(signal)) }, nil)
+        end
+        if not expected then
+          vim.notify(string.format('hyperstack-rpc exited (code %s, signal %s); it restarts on the next command',
+            tostring(code), tostring(signal)), vim.log.levels.WARN)
+        end
+      end)
+    end,
+    on_error = function(code, err)
+      vim.notify('hyperstack-rpc: ' .. tostring(vim.lsp.rpc.client_errors[code] or code) .. ': ' .. vim.inspect(err),
+        vim.log.levels.ERROR)
+    end,
+  }
+end
 
 --- vim.lsp.rpc.start changed shape in Neovim 0.10: (cmd, args, dispatchers, extra) before, ({cmd...}, dispatchers, extra) after.
 local function spawn(cmd, extra)
+  local dispatchers = make_dispatchers(generation)
   if vim.fn.has('nvim-0.10') == 1 then
     return vim.lsp.rpc.start(cmd, dispatchers, extra)
   end
@@ -76,6 +91,7 @@ end
 --- Spawns the server (once) and sends initialize; later requests wait for its reply.
 function M.start()
   if client then return client end
+  generation = generation + 1
   local rpc = spawn(M.config.cmd, { env = M.config.env })
   if not rpc then error('hyperstack-rpc could not be started with: ' .. table.concat(M.config.cmd, ' ')) end
   client, ready, queued = rpc, false, {}
@@ -85,6 +101,10 @@ function M.start()
   }, function(err, result)
     if err then
       vim.notify('hyperstack-rpc initialize failed: ' .. format_error(err), vim.log.levels.ERROR)
+      queued = {}
+      local orphans = inflight
+      inflight = {}
+      for _, callback in pairs(orphans) do callback(err, nil) end
       return
     end
     M.server_info = result and result.serverInfo
@@ -103,7 +123,19 @@ function M.request(method, params, callback)
     if err then vim.notify(method .. ' failed: ' .. format_error(err), vim.log.levels.ERROR) end
   end
   local rpc = M.start()
-  local function send() rpc.request(method, object(params), callback) end
+  next_token = next_token + 1
+  local token = next_token
+  inflight[token] = callback
+  local function finish(err, result)
+    if inflight[token] == nil then return end
+    inflight[token] = nil
+    callback(err, result)
+  end
+  local function send()
+    if not rpc.request(method, object(params), finish) then
+      finish({ code = 'server_exited', message = 'hyperstack-rpc is not running' }, nil)
+    end
+  end
   if ready then send() else table.insert(queued, send) end
 end
 

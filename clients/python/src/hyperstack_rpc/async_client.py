@@ -144,6 +144,11 @@ class AsyncClient:
         """The last (up to 50) lines the server wrote to stderr."""
         return self._tail.lines()
 
+    @property
+    def stderr_bytes(self) -> int:
+        """How many bytes of stderr have been drained from the server so far."""
+        return self._tail.total_bytes
+
     def _process(self) -> asyncio.subprocess.Process:
         if self._proc is None:
             raise RuntimeError("the AsyncClient has not been started; use 'async with' or 'await client.start()'")

@@ -139,6 +139,11 @@ class Client:
         """The last (up to 50) lines the server wrote to stderr."""
         return self._tail.lines()
 
+    @property
+    def stderr_bytes(self) -> int:
+        """How many bytes of stderr have been drained from the server so far."""
+        return self._tail.total_bytes
+
     def __enter__(self) -> "Client":
         return self
 

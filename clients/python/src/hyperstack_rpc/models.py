@@ -33,11 +33,14 @@ class ApiKey:
     def from_json(cls, value: Any, where: str = "key") -> "ApiKey":
         """Parse a protocol ``ApiKey`` object."""
         obj = _object(value, where)
+        key_id = _int(obj, "id", where)
+        name = _str(obj, "name", where)
+        description = _optional_str(obj, "description", where)
         created = _optional_str(obj, "createdAt", where)
         return cls(
-            id=_int(obj, "id", where),
-            name=_str(obj, "name", where),
-            description=_optional_str(obj, "description", where),
+            id=key_id,
+            name=name,
+            description=description,
             created_at=None if created is None else parse_timestamp(created, f"{where}.createdAt"),
             masked_key=_optional_str(obj, "maskedKey", where),
         )

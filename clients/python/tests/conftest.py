@@ -1,0 +1,187 @@
+"""Fixtures that run the REAL hyperstack-rpc (and hyperstack-sandbox) binaries.
+
+Binaries come from $HYPERSTACK_RPC_BIN / $HYPERSTACK_SANDBOX_BIN, else the
+repository's .build/debug. Tests needing one are skipped, with the path in the
+reason, when it is missing. Every message exchanged is recorded and, when
+Tests/EndToEnd/protocol_schema.py (and jsonschema) are available, checked
+against protocol/openrpc.json at the end of the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RPC_BIN = os.environ.get("HYPERSTACK_RPC_BIN") or str(REPO_ROOT / ".build" / "debug" / "hyperstack-rpc")
+SANDBOX_BIN = os.environ.get("HYPERSTACK_SANDBOX_BIN") or str(REPO_ROOT / ".build" / "debug" / "hyperstack-sandbox")
+SCHEMA_DIR = REPO_ROOT / "Tests" / "EndToEnd"
+
+#: Environment for the server in tests: the test-only methods on.
+TEST_ENV = {"HYPERSTACK_RPC_TEST_METHODS": "1"}
+
+#: Generous default per-call timeout so a broken server fails a test instead of hanging it.
+CALL_TIMEOUT = 30.0
+
+
+def _load_validator() -> Tuple[Optional[Any], str]:
+    if not (SCHEMA_DIR / "protocol_schema.py").is_file():
+        return None, f"{SCHEMA_DIR / 'protocol_schema.py'} does not exist"
+    sys.path.insert(0, str(SCHEMA_DIR))
+    try:
+        import protocol_schema  # type: ignore[import-not-found]
+
+        return protocol_schema.ProtocolValidator.load(REPO_ROOT / "protocol" / "openrpc.json"), ""
+    except ImportError as exc:
+        return None, f"protocol_schema.py could not be imported: {exc}"
+    finally:
+        sys.path.remove(str(SCHEMA_DIR))
+
+
+VALIDATOR, VALIDATOR_MISSING = _load_validator()
+
+
+def pytest_report_header(config: Any) -> List[str]:
+    lines = [f"hyperstack-rpc: {RPC_BIN}", f"hyperstack-sandbox: {SANDBOX_BIN}"]
+    lines.append("wire validation: protocol_schema.py" if VALIDATOR else f"wire validation OFF: {VALIDATOR_MISSING}")
+    return lines
+
+
+class Wire:
+    """A ``trace=`` hook: records every message both ways, then checks them against the contract."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sent: List[Dict[str, Any]] = []
+        self.received: List[Dict[str, Any]] = []
+        self.secrets: List[str] = []
+        self.checked = 0
+
+    def __call__(self, direction: str, message: Dict[str, Any]) -> None:
+        snapshot = json.loads(json.dumps(message))
+        with self._lock:
+            (self.sent if direction == "send" else self.received).append(snapshot)
+
+    def sent_method(self, request_id: Any) -> Optional[str]:
+        with self._lock:
+            for message in self.sent:
+                if message.get("id") == request_id and "method" in message:
+                    return str(message["method"])
+        return None
+
+    def responses_to(self, request_id: int) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [m for m in self.received if m.get("id") == request_id and "method" not in m]
+
+    def notifications(self, method: str) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [m for m in self.received if m.get("method") == method and "id" not in m]
+
+    def check(self) -> None:
+        """Validate everything recorded; a no-op when the validator is unavailable."""
+        if VALIDATOR is None:
+            return
+        with self._lock:
+            sent, received = list(self.sent), list(self.received)
+        methods = {m["id"]: m["method"] for m in sent if "id" in m and "method" in m}
+        secrets = list(self.secrets)
+        for message in received:
+            if methods.get(message.get("id")) == "apiKeys.generate":
+                key = (message.get("result") or {}).get("key") or {}
+                if isinstance(key.get("secret"), str):
+                    secrets.append(key["secret"])
+        rejected = {m.get("id") for m in received if (m.get("error") or {}).get("code") in (-32601, -32602)}
+        for message in sent:
+            if "id" in message and message["id"] in rejected:
+                continue  # deliberately bad requests (the -32601 / -32602 tests)
+            if "id" in message:
+                VALIDATOR.check_request(message["method"], message.get("params"))
+            else:
+                VALIDATOR.check_notification(message, direction="clientToServer")
+        for message in received:
+            if "method" in message:
+                VALIDATOR.check_notification(message, secrets=secrets)
+            else:
+                VALIDATOR.check_response(methods.get(message.get("id")), message, secrets=secrets)
+            self.checked += 1
+
+
+@pytest.fixture
+def rpc_bin() -> str:
+    if not os.access(RPC_BIN, os.X_OK):
+        pytest.skip(f"hyperstack-rpc binary not built at {RPC_BIN} (swift build, or set HYPERSTACK_RPC_BIN)")
+    return RPC_BIN
+
+
+@pytest.fixture
+def wire() -> Iterator[Wire]:
+    recorder = Wire()
+    yield recorder
+    recorder.check()
+
+
+class HttpSandbox:
+    """A real ``hyperstack-sandbox`` serving the upstream API over HTTP on a free port."""
+
+    API_KEY = "python-client-test-key"
+
+    def __init__(self, binary: str) -> None:
+        self.process = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", "0", "--api-key", self.API_KEY],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        first: List[bytes] = []
+        reader = threading.Thread(target=lambda: first.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout=30)
+        if not first or not first[0].strip():
+            self.process.kill()
+            _out, err = self.process.communicate(timeout=10)
+            raise RuntimeError(f"hyperstack-sandbox printed no URL; stderr:\n{err.decode(errors='replace')[-2000:]}")
+        self.base_url = first[0].decode().strip()
+        # Keep draining both pipes so the sandbox never blocks on a full one.
+        for pipe in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=lambda p=pipe: [None for _ in iter(lambda: p.read(65536), b"")], daemon=True).start()
+
+    def post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        """Call the upstream API directly, as another tool sharing the account would."""
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"api_key": self.API_KEY, "Content-Type": "application/json", "Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            parsed: Dict[str, Any] = json.loads(response.read())
+            return parsed
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def http_sandbox() -> Iterator[HttpSandbox]:
+    if not os.access(SANDBOX_BIN, os.X_OK):
+        pytest.skip(f"hyperstack-sandbox binary not built at {SANDBOX_BIN} (swift build, or set HYPERSTACK_SANDBOX_BIN)")
+    sandbox = HttpSandbox(SANDBOX_BIN)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()

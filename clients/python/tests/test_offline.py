@@ -1,0 +1,175 @@
+"""Pieces of the client that need no server: framing bytes, error mapping, parsing, spawning options."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timezone
+
+import pytest
+
+import hyperstack_rpc
+from hyperstack_rpc import (
+    KEEP,
+    ApiKey,
+    GeneratedKey,
+    KeyChange,
+    KeyList,
+    NotFound,
+    ProtocolError,
+    RpcError,
+    ServerDied,
+    Timeout,
+    error_class_for,
+)
+from hyperstack_rpc.calls import update_params
+from hyperstack_rpc.errors import error_from_response
+from hyperstack_rpc.framing import content_length, decode_body, encode_message
+from hyperstack_rpc.launch import StderrTail, build_command
+from hyperstack_rpc.models import parse_timestamp
+
+
+def test_content_length_counts_utf8_bytes_not_characters() -> None:
+    frame = encode_message({"jsonrpc": "2.0", "method": "x", "params": {"name": "café \u2028 ☃"}})
+    header, _, body = frame.partition(b"\r\n\r\n")
+    assert header.startswith(b"Content-Length: ")
+    assert content_length(header) == len(body)
+    assert "café \u2028 ☃".encode("utf-8") in body  # raw UTF-8, so the count really is of bytes
+    assert len(body) > len(body.decode("utf-8"))
+    assert decode_body(body)["params"]["name"] == "café \u2028 ☃"
+
+
+def test_header_parsing_is_case_insensitive_and_ignores_content_type() -> None:
+    assert content_length(b"content-length: 12\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8") == 12
+    for bad in (b"Content-Type: x", b"Content-Length: -1", b"Content-Length: twelve", b"garbage"):
+        with pytest.raises(ProtocolError):
+            content_length(bad)
+    for bad_body in (b"[1]", b"{not json", b'{"id": 1}', b"\xff"):
+        with pytest.raises(ProtocolError):
+            decode_body(bad_body)
+
+
+@pytest.mark.parametrize(
+    "code, name",
+    [
+        (-32700, "ParseError"),
+        (-32600, "InvalidRequest"),
+        (-32601, "MethodNotFound"),
+        (-32602, "InvalidParams"),
+        (-32603, "InternalError"),
+        (-32800, "RequestCancelled"),
+        (1400, "UpstreamRejected"),
+        (1401, "Unauthorized"),
+        (1403, "Forbidden"),
+        (1404, "NotFound"),
+        (1409, "Conflict"),
+        (1429, "RateLimited"),
+        (1500, "UpstreamError"),
+        (1502, "BadUpstreamResponse"),
+        (1503, "UpstreamUnavailable"),
+    ],
+)
+def test_every_code_has_its_class(code: int, name: str) -> None:
+    cls = error_class_for(code)
+    assert cls is getattr(hyperstack_rpc, name) and cls.CODE == code and issubclass(cls, RpcError)
+    error = error_from_response({"code": code, "message": "m", "data": {"retryable": True}})
+    assert type(error) is cls and error.code == code and error.retryable
+
+
+def test_unknown_codes_become_plain_rpc_errors() -> None:
+    error = error_from_response({"code": 4242, "message": "odd"})
+    assert type(error) is RpcError and error.code == 4242 and "odd" in str(error)
+    with pytest.raises(ProtocolError):
+        error_from_response({"code": "1404", "message": "x"})
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    for error in (
+        NotFound(1404, "gone", {"httpStatus": 404, "retryable": False}),
+        Timeout.after("apiKeys.list", 0.5),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), copy.code, copy.message, copy.data) == (type(error), error.code, error.message, error.data)
+    died = pickle.loads(pickle.dumps(ServerDied(-9, ["boom"])))
+    assert died.exit_status == -9 and died.stderr_tail == ("boom",)
+
+
+def test_timeout_is_both_an_rpc_error_and_a_timeout_error() -> None:
+    error = Timeout.after("test.sleep", 0.05)
+    assert isinstance(error, RpcError) and isinstance(error, TimeoutError)
+    assert error.code == -32800 and "test.sleep" in str(error) and "$/cancelRequest" in str(error)
+
+
+def test_server_died_names_status_and_stderr() -> None:
+    assert "was killed by SIGKILL" in str(ServerDied(-9, ["a", "last words"]))
+    assert "last words" in str(ServerDied(-9, ["a", "last words"]))
+    assert "exited with status 3" in str(ServerDied(3, []))
+
+
+def test_generated_key_repr_hides_the_secret() -> None:
+    key = ApiKey(1, "n", None, None, "****abcd")
+    generated = GeneratedKey(key, "s3cr3t-abcd", 7)
+    assert "s3cr3t" not in repr(generated) and "s3cr3t" not in str(generated)
+    assert generated.secret == "s3cr3t-abcd"
+
+
+def test_results_parse_strictly() -> None:
+    listed = KeyList.from_json(
+        {
+            "keys": [{"id": 3, "name": "n", "description": None, "createdAt": "2026-05-06T15:18:42Z", "maskedKey": "**"}],
+            "revision": 2,
+            "fetchedAt": "2026-05-06T15:18:43.250Z",
+            "fromCache": True,
+        }
+    )
+    assert listed.keys[0].created_at == datetime(2026, 5, 6, 15, 18, 42, tzinfo=timezone.utc)
+    assert listed.fetched_at.microsecond == 250000 and listed.from_cache
+    with pytest.raises(ProtocolError, match="result.keys\\[0\\].id"):
+        KeyList.from_json({"keys": [{"id": "3"}], "revision": 1, "fetchedAt": "2026-05-06T15:18:43Z", "fromCache": False})
+    with pytest.raises(ProtocolError, match="cause"):
+        KeyChange.from_json({"revision": 1, "cause": "magic", "added": [], "updated": [], "removed": []})
+
+
+def test_timestamps_with_offsets_become_utc() -> None:
+    assert parse_timestamp("2026-05-06T17:18:42+02:00") == datetime(2026, 5, 6, 15, 18, 42, tzinfo=timezone.utc)
+    with pytest.raises(ProtocolError):
+        parse_timestamp("2026-05-06 nope")
+
+
+def test_update_params_distinguish_keep_from_clear() -> None:
+    assert update_params(1, "n", KEEP) == {"id": 1, "name": "n"}
+    assert update_params(1, "n", None) == {"id": 1, "name": "n", "description": None}
+    assert update_params(1, "n", "d") == {"id": 1, "name": "n", "description": "d"}
+
+
+def test_api_key_goes_to_the_environment_never_the_command_line(tmp_path: object) -> None:
+    import sys
+
+    argv, env = build_command(
+        sys.executable,
+        sandbox_state="/tmp/state.json",
+        api_key="k-123",
+        base_url="http://127.0.0.1:1/v1",
+        extra_args=["--log-level", "debug"],
+        env={"EXTRA": "1", "HOME": None},
+    )
+    assert "k-123" not in " ".join(argv) and env["HYPERSTACK_API_KEY"] == "k-123"
+    assert argv[1:] == [
+        "--framing", "lsp", "--sandbox", "--sandbox-state", "/tmp/state.json",
+        "--base-url", "http://127.0.0.1:1/v1", "--log-level", "debug",
+    ]  # fmt: skip
+    assert env["EXTRA"] == "1" and "HOME" not in env
+
+
+def test_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYPERSTACK_RPC_BIN", "/nonexistent/hyperstack-rpc")
+    with pytest.raises(FileNotFoundError, match="HYPERSTACK_RPC_BIN"):
+        build_command()
+
+
+def test_stderr_tail_keeps_the_last_lines_of_endless_output() -> None:
+    tail = StderrTail(max_lines=3, max_line_chars=10)
+    tail.feed(b"one\ntwo\nthr")
+    tail.feed(b"ee\nfour\n" + b"x" * 100_000)
+    tail.finish()
+    assert tail.lines() == ("three", "four", "x" * 10 + "…")
+    assert tail.total_bytes == len(b"one\ntwo\nthree\nfour\n") + 100_000
