@@ -152,11 +152,12 @@ let package = Package(
                 "HyperstackSandbox", "SandboxHTTPServer", "InfrahubClient", "JanssonJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "APIKeyStoreTests", dependencies: ["APIKeyStore", "HyperstackSandbox", "InfrahubClient"], swiftSettings: strictSettings),
+        .testTarget(name: "APIKeyStoreTests", dependencies: ["APIKeyStore", "HyperstackSandbox", "InfrahubClient", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(name: "HyperstackRPCServerTests", dependencies: ["HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -181,6 +181,11 @@ public actor KeyStore {
     ///
     /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
     public func update(id: Int64, name: String, description: String?) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
+        try await update(id: id, name: name, description: DescriptionUpdate(description))
+    }
+
+    /// Renames a key and keeps, clears or replaces its description.
+    public func update(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
         let record: APIKeyRecord
         do throws(InfrahubError) {
             record = try await client.updateKey(id: id, name: name, description: description)

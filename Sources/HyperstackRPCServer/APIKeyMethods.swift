@@ -43,7 +43,7 @@ public struct APIKeyMethods: Sendable {
             let reader = try ParamsReader(params, method: "apiKeys.update")
             let id = try reader.keyID("id")
             let name = try reader.keyName("name")
-            let description = try reader.optionalString("description")
+            let description = try reader.descriptionUpdate("description")
             let updated = try await Self.upstream { () throws(InfrahubError) in
                 try await store.update(id: id, name: name, description: description)
             }

@@ -1,3 +1,4 @@
+import InfrahubClient
 import JSONRPC
 import JanssonJSON
 
@@ -47,6 +48,16 @@ struct ParamsReader {
             throw RPCError.invalidParams(field: field, reason: "must be a string or null, not \(value.typeName)")
         }
         return string
+    }
+
+    /// The description member of an update: absent keeps it, `null` clears it.
+    func descriptionUpdate(_ field: String) throws(RPCError) -> DescriptionUpdate {
+        guard let value = object[field] else { return .keep }
+        if value.isNull { return .clear }
+        guard let string = value.stringValue else {
+            throw RPCError.invalidParams(field: field, reason: "must be a string or null, not \(value.typeName)")
+        }
+        return .set(string)
     }
 
     /// A positive integer key id.

@@ -143,7 +143,7 @@ public actor Sandbox {
         }
         let secret = SandboxSecret.generate()
         let key = StoredKey(
-            id: state.nextID, name: payload.name, description: payload.description ?? "",
+            id: state.nextID, name: payload.name, description: payload.description,
             createdAt: UTCTimestamp.now(), secretHash: SandboxSecret.hash(secret), lastFour: SandboxSecret.lastFour(of: secret))
         var next = state
         next.keys.append(key)
@@ -166,7 +166,7 @@ public actor Sandbox {
         guard let index = state.keys.firstIndex(where: { $0.id == id }) else { return notFound(id) }
         var next = state
         next.keys[index].name = payload.name
-        if payload.descriptionGiven { next.keys[index].description = payload.description ?? "" }
+        if payload.descriptionGiven { next.keys[index].description = payload.description }
         if let failure = commit(next) { return failure }
         return SandboxResponses.json(
             200, ["status": true, "message": "API Key updated successfully", "api_key": next.keys[index].maskedFields])

@@ -5,7 +5,7 @@ import JanssonJSON
 struct StoredKey: Sendable, Equatable {
     var id: Int64
     var name: String
-    var description: String
+    var description: String?
     var createdAt: String
     var secretHash: String
     var lastFour: String
@@ -16,7 +16,7 @@ struct StoredKey: Sendable, Equatable {
     }
 
     func fields(key: String) -> JSON {
-        ["id": .int(id), "name": .string(name), "description": .string(description), "key": .string(key), "created_at": .string(createdAt)]
+        ["id": .int(id), "name": .string(name), "description": .string(orNull: description), "key": .string(key), "created_at": .string(createdAt)]
     }
 }
 
@@ -33,7 +33,7 @@ struct SandboxState: Sendable, Equatable {
     var json: JSON {
         let keyObjects: [JSON] = keys.map { key in
             [
-                "id": .int(key.id), "name": .string(key.name), "description": .string(key.description),
+                "id": .int(key.id), "name": .string(key.name), "description": .string(orNull: key.description),
                 "created_at": .string(key.createdAt), "secret_sha256": .string(key.secretHash), "last4": .string(key.lastFour),
             ]
         }
@@ -70,12 +70,21 @@ struct SandboxState: Sendable, Equatable {
             }
             keys.append(
                 StoredKey(
-                    id: id, name: try member("name"), description: try member("description"),
+                    id: id, name: try member("name"), description: try Self.optionalDescription(value, index: index),
                     createdAt: try member("created_at"), secretHash: hash.lowercased(), lastFour: try member("last4")))
         }
         if Set(keys.map(\.id)).count != keys.count { throw StateDecodingError("two keys share an id") }
         self.keys = keys
         self.nextID = nextID
+    }
+
+    /// A stored description: a string, or `null` / absent for none.
+    private static func optionalDescription(_ value: JSON, index: Int) throws(StateDecodingError) -> String? {
+        guard let member = value["description"], !member.isNull else { return nil }
+        guard let text = member.stringValue else {
+            throw StateDecodingError("keys[\(index)].description is neither a string nor null")
+        }
+        return text
     }
 
     struct StateDecodingError: Error {

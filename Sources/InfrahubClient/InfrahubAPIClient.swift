@@ -93,12 +93,17 @@ public final class InfrahubAPIClient: Sendable {
     }
 
     /// `PUT /api-key/{id}`. Upstream requires `name` even when only the description changes.
-    public func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord {
+    public func updateKey(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> APIKeyRecord {
         let call = InfrahubCall.update(id: id)
         let (response, key) = try await perform(call, body: Self.payload(name: name, description: description))
         return try decode(call, response, key) { body throws(APIKeyResponseDecoder.Failure) in
             try APIKeyResponseDecoder.decodeUpdated(body)
         }
+    }
+
+    /// `PUT /api-key/{id}`, where `nil` keeps the description.
+    public func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord {
+        try await updateKey(id: id, name: name, description: DescriptionUpdate(description))
     }
 
     /// `DELETE /api-key/{id}`.
@@ -118,8 +123,17 @@ public final class InfrahubAPIClient: Sendable {
 
     /// `{"name": ..., "description": ...}` as the official SDK sends it; no `description` when nil.
     static func payload(name: String, description: String?) -> [UInt8] {
+        payload(name: name, description: DescriptionUpdate(description))
+    }
+
+    /// The update body: `description` left out to keep it, `null` to clear it.
+    static func payload(name: String, description: DescriptionUpdate) -> [UInt8] {
         var object: JSONObject = ["name": .string(name)]
-        if let description { object["description"] = .string(description) }
+        switch description {
+        case .keep: break
+        case .clear: object["description"] = .null
+        case .set(let text): object["description"] = .string(text)
+        }
         // Serialising strings into an object cannot fail; an empty body would be rejected upstream anyway.
         return (try? JSON.object(object).serialized()) ?? []
     }
@@ -173,10 +187,12 @@ public final class InfrahubAPIClient: Sendable {
             }
             log(call, attempt: attempt, outcome: outcome, duration: clock.now - started)
 
-            if Task.isCancelled { throw .cancelled(call) }
+            // An answer that arrived is used even if the caller was cancelled meanwhile:
+            // dropping a generate response would lose the only copy of the new secret.
             if let response, (200...299).contains(response.status) {
                 return (response, key)
             }
+            if Task.isCancelled { throw .cancelled(call) }
             if case .delete = call, response?.status == 404, sawUnansweredAttempt {
                 logger.debug(
                     "Infrahub key already gone after an unanswered delete; treating as deleted",

@@ -28,10 +28,11 @@ struct UpstreamErrorBody: Sendable, Equatable {
 
     init(parsing body: [UInt8]) {
         guard !body.isEmpty else { return }
-        guard let json = try? JSON.parse(body), let object = json.objectValue else {
+        guard let json = try? JSON.parse(body) else {
             text = Self.excerpt(body)
             return
         }
+        guard let object = json.objectValue else { return }
         message = Self.nonEmptyString(object["message"]) ?? Self.nonEmptyString(object["detail"])
             ?? Self.nonEmptyString(object["error"])
         reason = Self.nonEmptyString(object["error_reason"])

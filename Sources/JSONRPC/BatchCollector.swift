@@ -27,11 +27,3 @@ final class BatchCollector: Sendable {
         if let finished { complete(finished) }
     }
 }
-
-/// Where a request's one answer goes.
-enum ResponseDestination: Sendable {
-    /// Its own frame.
-    case direct
-    /// An entry of a batch response.
-    case batch(BatchCollector, index: Int)
-}

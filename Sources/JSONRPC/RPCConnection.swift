@@ -5,8 +5,10 @@ import Synchronization
 /// One JSON-RPC 2.0 peer connection, driven purely by bytes: the transport calls
 /// `receive` with whatever it read and writes out the frames given to the sink.
 ///
-/// Requests run concurrently, one task each, so replies may come out of order. The
-/// lifecycle rules are the lenient LSP ones: `initialize` is optional but, when sent,
+/// Requests run concurrently, one task each, so replies may come out of order. Each task
+/// starts immediately on the reader thread and leaves it at its first suspension: a
+/// handler that answers without awaiting costs no thread hop (the fast path for cached
+/// results), and one that awaits carries on in the global pool. The lifecycle rules are the lenient LSP ones: `initialize` is optional but, when sent,
 /// must come first; after `shutdown` every request is refused; `exit` reports the exit
 /// code. `$/cancelRequest` is handled the moment it is read, ahead of queued work.
 public final class RPCConnection: Sendable {
@@ -20,7 +22,14 @@ public final class RPCConnection: Sendable {
     /// The reply framing (see `FramingCode`), read on every response without locking.
     private let framingCode: Atomic<UInt8>
     private let inputClosed = Atomic<Bool>(false)
-    private let state = Mutex(ConnectionState())
+    /// Reader-thread state; see `LifecycleState`.
+    private let lifecycle = Mutex(LifecycleState())
+    /// Set by the `initialize` task when it has answered, so the gate can be dropped.
+    private let initializeFinished = Atomic<Bool>(false)
+    private let tasks = Mutex(TaskTable())
+    /// Started tasks not yet finished; counted with atomics so task threads take no lock.
+    private let pending = Atomic<Int>(0)
+    private let idleWaitersPresent = Atomic<Bool>(false)
     private let initializeResult: RPCResult
 
     public init(
@@ -50,8 +59,9 @@ public final class RPCConnection: Sendable {
         FramingCode.framing(framingCode.load(ordering: .acquiring))
     }
 
-    /// Parses and dispatches everything in `bytes`. Call from one reader thread only;
-    /// it returns without waiting for any handler.
+    /// Parses and dispatches everything in `bytes`. Call from one reader thread only. It
+    /// runs handlers up to their first suspension, never waits for one to finish, and
+    /// must not be re-entered from a handler.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !inputClosed.load(ordering: .relaxed) else { return }
         input.withLock { framer in
@@ -160,12 +170,12 @@ public final class RPCConnection: Sendable {
     private enum Admission {
         case refuse(RPCError)
         case initialize
-        case shutdown(after: [Task<Void, Never>])
+        case shutdown
         case proceed
     }
 
     private func handleRequest(_ request: RPCRequest, destination: ResponseDestination) {
-        let admission = state.withLock { state -> Admission in
+        let admission = lifecycle.withLock { state -> Admission in
             if state.shutdownRequested {
                 return .refuse(.invalidRequest("the server is shutting down; only the 'exit' notification is accepted"))
             }
@@ -183,7 +193,7 @@ public final class RPCConnection: Sendable {
             state.receivedRequest = true
             if request.method == "shutdown" {
                 state.shutdownRequested = true
-                return .shutdown(after: Array(state.running.values))
+                return .shutdown
             }
             return .proceed
         }
@@ -204,7 +214,8 @@ public final class RPCConnection: Sendable {
                 try await hooks.onInitialize(params)
                 return result
             }
-        case .shutdown(let earlier):
+        case .shutdown:
+            let earlier = unfinishedTasks()
             let hooks = self.hooks
             run(request, role: .independent, destination: destination) { _, _ in
                 for task in earlier { await task.value }
@@ -237,10 +248,8 @@ public final class RPCConnection: Sendable {
         _ request: RPCRequest, role: TaskRole, destination: ResponseDestination, handler: @escaping RPCMethodHandler
     ) {
         let flag = CancellationFlag()
-        let context = RequestContext(id: request.id, method: request.method, cancellation: flag) { [self] in
-            notify($0, params: $1)
-        }
-        launch(role: role, inFlight: (request.id, flag, destination)) { [self] in
+        let context = RequestContext(id: request.id, method: request.method, cancellation: flag, connection: self)
+        launch(role: role, key: .request(request.id), flag: flag, destination: destination) { [self] in
             guard !flag.isCancelled else { return }
             let outcome: Result<RPCResult, any Error>
             do {
@@ -277,17 +286,15 @@ public final class RPCConnection: Sendable {
         case "$/cancelRequest":
             cancel(notification.params)
         case "exit":
-            let code: Int32 = state.withLock { $0.shutdownRequested } ? 0 : 1
+            let code: Int32 = lifecycle.withLock { $0.shutdownRequested } ? 0 : 1
             hooks.onExit(code)
         default:
             if let handler = methods.notifications[notification.method] {
-                launch(role: .waitsForInitialize, inFlight: nil) { await handler(notification.params) }
+                launch(role: .waitsForInitialize) { await handler(notification.params) }
             } else if let handler = methods.requests[notification.method] {
                 // A notification is a request whose answer nobody wants: run it, drop the outcome.
-                let context = RequestContext(id: nil, method: notification.method, cancellation: nil) { [self] in
-                    notify($0, params: $1)
-                }
-                launch(role: .waitsForInitialize, inFlight: nil) {
+                let context = RequestContext(id: nil, method: notification.method, cancellation: nil, connection: self)
+                launch(role: .waitsForInitialize) {
                     _ = try? await handler(notification.params, context)
                 }
             } else {
@@ -301,60 +308,73 @@ public final class RPCConnection: Sendable {
             logger.debug("Ignored a $/cancelRequest without a usable 'id'")
             return
         }
-        let found = state.withLock { state -> (InFlightRequest, Task<Void, Never>?)? in
-            guard let entry = state.inFlight.removeValue(forKey: id) else { return nil }
-            return (entry, state.running[entry.serial])
-        }
-        guard let (entry, task) = found else { return }  // already answered, or never seen
-        task?.cancel()
-        if entry.flag.cancel() {
-            deliver(.failure(id: id, error: .requestCancelled), to: entry.destination)
+        // Unknown, or already answered: nothing to do.
+        guard let entry = tasks.withLock({ $0.entries.removeValue(forKey: .request(id)) }) else { return }
+        entry.task.cancel()
+        if entry.flag.cancel(), let destination = entry.destination {
+            deliver(.failure(id: id, error: .requestCancelled), to: destination)
         }
     }
 
     // MARK: - Tasks
 
-    /// Starts tracked work. The task is created under the lock so its own completion,
-    /// which takes the lock too, can never be recorded before its start.
+    /// Starts tracked work. Called only from the reader thread.
     private func launch(
         role: TaskRole,
-        inFlight: (id: RequestID, flag: CancellationFlag, destination: ResponseDestination)?,
+        key: TaskKey? = nil,
+        flag: CancellationFlag = CancellationFlag(),
+        destination: ResponseDestination? = nil,
         _ work: @escaping @Sendable () async -> Void
     ) {
-        state.withLock { state in
-            let serial = state.nextSerial
-            state.nextSerial &+= 1
-            let gate = role == .waitsForInitialize ? state.initializeGate : nil
-            let task = Task { [self] in
-                if let gate { await gate.value }
-                await work()
-                finished(serial: serial, id: inFlight?.id)
+        var gate: Task<Void, Never>?
+        if role == .waitsForInitialize {
+            gate = lifecycle.withLock { state in
+                if state.initializeGate != nil, initializeFinished.load(ordering: .acquiring) {
+                    state.initializeGate = nil
+                }
+                return state.initializeGate
             }
-            state.running[serial] = task
-            if let inFlight {
-                state.inFlight[inFlight.id] = InFlightRequest(
-                    flag: inFlight.flag, serial: serial, destination: inFlight.destination)
-            }
-            if role == .initialize {
-                state.initializeGate = task
-                state.initializeSerial = serial
-            }
+        }
+        if role == .initialize { initializeFinished.store(false, ordering: .relaxed) }
+        pending.add(1, ordering: .sequentiallyConsistent)
+        let body: @Sendable () async -> Void = { [self, gate] in
+            if let gate { await gate.value }
+            await work()
+            flag.markFinished()
+            if role == .initialize { initializeFinished.store(true, ordering: .releasing) }
+            taskFinished()
+        }
+        // An immediate task runs on this (reader) thread until its first suspension, so a
+        // handler that answers from a cache finishes inline, with no thread wake-up.
+        // Nothing here holds a lock the handler could need: only `input`, which handlers
+        // never touch.
+        let task: Task<Void, Never>
+        if #available(macOS 26.0, *) {
+            task = Task.immediate(operation: body)
+        } else {
+            task = Task(operation: body)
+        }
+        if role == .initialize { lifecycle.withLock { $0.initializeGate = task } }
+        tasks.withLock { table in
+            table.insert(TrackedTask(flag: flag, task: task, destination: destination), for: key ?? .work(table.makeSerial()))
         }
     }
 
-    private func finished(serial: UInt64, id: RequestID?) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.running[serial] = nil
-            if let id, state.inFlight[id]?.serial == serial { state.inFlight[id] = nil }
-            if state.initializeSerial == serial {
-                state.initializeGate = nil
-                state.initializeSerial = nil
-            }
-            guard state.running.isEmpty, !state.idleWaiters.isEmpty else { return [] }
-            defer { state.idleWaiters = [:] }
-            return Array(state.idleWaiters.values)
+    /// Lock-free unless someone waits in `finishInput`.
+    private func taskFinished() {
+        let remaining = pending.subtract(1, ordering: .sequentiallyConsistent).newValue
+        guard remaining == 0, idleWaitersPresent.load(ordering: .sequentiallyConsistent) else { return }
+        let waiters = tasks.withLock { table -> [CheckedContinuation<Void, Never>] in
+            guard pending.load(ordering: .sequentiallyConsistent) == 0 else { return [] }
+            defer { table.idleWaiters = [:] }
+            return Array(table.idleWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// The tasks still running; `shutdown` waits for these.
+    private func unfinishedTasks() -> [Task<Void, Never>] {
+        tasks.withLock { table in table.entries.values.filter { !$0.flag.isFinished }.map(\.task) }
     }
 
     /// True when all work finished within `timeout`.
@@ -375,40 +395,41 @@ public final class RPCConnection: Sendable {
     }
 
     private func untilIdle() async {
-        let waiterID = state.withLock { state in
-            state.nextSerial &+= 1
-            return state.nextSerial
-        }
+        let waiterID = tasks.withLock { $0.makeSerial() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.running.isEmpty || Task.isCancelled { return true }
-                    state.idleWaiters[waiterID] = continuation
+                let resumeNow = tasks.withLock { table -> Bool in
+                    // Announce the waiter before looking at the count, so a task finishing
+                    // concurrently either is seen here or sees us (see `taskFinished`).
+                    idleWaitersPresent.store(true, ordering: .sequentiallyConsistent)
+                    if pending.load(ordering: .sequentiallyConsistent) == 0 || Task.isCancelled { return true }
+                    table.idleWaiters[waiterID] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.idleWaiters.removeValue(forKey: waiterID) }?.resume()
+            tasks.withLock { $0.idleWaiters.removeValue(forKey: waiterID) }?.resume()
         }
     }
 
     private func cancelEverything() {
-        let (requests, tasks) = state.withLock { state in
-            let requests = state.inFlight
-            state.inFlight = [:]
-            return (requests, Array(state.running.values))
+        let entries = tasks.withLock { table in
+            defer { table.entries = [:] }
+            return table.entries.filter { !$0.value.flag.isFinished }
         }
-        for task in tasks { task.cancel() }
         var answered = 0
-        for (id, entry) in requests where entry.flag.cancel() {
-            answered += 1
-            let error = RPCError(
-                code: RPCError.Code.requestCancelled, message: "Request cancelled: the input closed before it finished")
-            deliver(.failure(id: id, error: error), to: entry.destination)
+        for (key, entry) in entries {
+            entry.task.cancel()
+            if case .request(let id) = key, let destination = entry.destination, entry.flag.cancel() {
+                answered += 1
+                let error = RPCError(
+                    code: RPCError.Code.requestCancelled, message: "Request cancelled: the input closed before it finished")
+                deliver(.failure(id: id, error: error), to: destination)
+            }
         }
-        if !tasks.isEmpty {
-            logger.warning("Cancelled \(tasks.count) unfinished task(s), \(answered) request(s), after the input closed")
+        if !entries.isEmpty {
+            logger.warning("Cancelled \(entries.count) unfinished task(s), \(answered) request(s), after the input closed")
         }
     }
 

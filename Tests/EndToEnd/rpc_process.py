@@ -326,4 +326,6 @@ class RpcProcess:
                 self.validator.check_notification(entry, secrets=self.secrets)
             elif isinstance(entry, dict):
                 method = self.methods_by_id.get(json.dumps(entry.get("id")))
+                if method is None and "result" in entry:
+                    continue  # sent as raw bytes by a framing test: no method to check the result against
                 self.validator.check_response(method, entry, secrets=self.secrets)

@@ -151,8 +151,12 @@ class HttpSandbox:
             raise RuntimeError(f"hyperstack-sandbox printed no URL; stderr:\n{err.decode(errors='replace')[-2000:]}")
         self.base_url = first[0].decode().strip()
         # Keep draining both pipes so the sandbox never blocks on a full one.
-        for pipe in (self.process.stdout, self.process.stderr):
-            threading.Thread(target=lambda p=pipe: [None for _ in iter(lambda: p.read(65536), b"")], daemon=True).start()
+        self._drains = [
+            threading.Thread(target=lambda p=pipe: [None for _ in iter(lambda: p.read(65536), b"")], daemon=True)
+            for pipe in (self.process.stdout, self.process.stderr)
+        ]
+        for drain in self._drains:
+            drain.start()
 
     def post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         """Call the upstream API directly, as another tool sharing the account would."""
@@ -174,6 +178,11 @@ class HttpSandbox:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for drain in self._drains:
+            drain.join(timeout=5)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from hyperstack_rpc import (
     KeyChange,
     MethodNotFound,
     NotFound,
+    ProtocolError,
     RpcError,
     ServerDied,
     Timeout,
@@ -91,6 +92,19 @@ def test_update_with_description_none_clears_it(rpc_bin: str, wire: Wire) -> Non
             assert (await client.update(created.key.id, "py-async-clear")).description == "to be cleared"
             cleared = await client.update(created.key.id, "py-async-clear", description=None)
             assert cleared.description is None
+
+    run(scenario())
+
+
+def test_concurrent_calls_each_get_their_own_answer(rpc_bin: str, wire: Wire) -> None:
+    async def scenario() -> None:
+        async with start(rpc_bin, wire) as client:
+            names = [f"py-async-concurrent-{i}" for i in range(10)]
+            created = await asyncio.gather(*(client.generate(name) for name in names))
+            assert [g.key.name for g in created] == names
+            assert len({g.revision for g in created}) == len(names)
+            listed = await asyncio.gather(*(client.list() for _ in range(40)))
+            assert all(set(names) <= {k.name for k in result.keys} for result in listed)
 
     run(scenario())
 
@@ -188,6 +202,16 @@ def test_server_that_fails_to_start_raises_server_died_with_its_stderr(rpc_bin: 
             await AsyncClient(rpc_bin, sandbox=True, extra_args=["--no-such-option"], timeout=CALL_TIMEOUT).start()
         assert died.value.exit_status not in (None, 0)
         assert "no-such-option" in str(died.value)
+
+    run(scenario())
+
+
+def test_a_server_speaking_the_wrong_framing_is_a_protocol_error_not_a_hang(rpc_bin: str) -> None:
+    async def scenario() -> None:
+        began = time.monotonic()
+        with pytest.raises(ProtocolError, match="ndjson"):
+            await AsyncClient(rpc_bin, sandbox=True, extra_args=["--framing", "ndjson"], timeout=CALL_TIMEOUT).start()
+        assert time.monotonic() - began < 10
 
     run(scenario())
 

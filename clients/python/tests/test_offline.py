@@ -23,7 +23,7 @@ from hyperstack_rpc import (
 )
 from hyperstack_rpc.calls import update_params
 from hyperstack_rpc.errors import error_from_response
-from hyperstack_rpc.framing import content_length, decode_body, encode_message
+from hyperstack_rpc.framing import check_header_line, content_length, decode_body, encode_message
 from hyperstack_rpc.launch import StderrTail, build_command
 from hyperstack_rpc.models import parse_timestamp
 
@@ -46,6 +46,15 @@ def test_header_parsing_is_case_insensitive_and_ignores_content_type() -> None:
     for bad_body in (b"[1]", b"{not json", b'{"id": 1}', b"\xff"):
         with pytest.raises(ProtocolError):
             decode_body(bad_body)
+
+
+def test_lines_that_cannot_be_headers_fail_at_once() -> None:
+    check_header_line(b"Content-Length: 12\r\n")
+    check_header_line(b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n")
+    with pytest.raises(ProtocolError, match="ndjson"):
+        check_header_line(b'{"jsonrpc":"2.0","id":1,"result":{}}\n')
+    with pytest.raises(ProtocolError, match="malformed"):
+        check_header_line(b"hello world\n")
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from hyperstack_rpc import (
     KeyChange,
     MethodNotFound,
     NotFound,
+    ProtocolError,
     RpcError,
     ServerDied,
     Timeout,
@@ -84,6 +85,27 @@ def test_update_with_description_none_clears_it(rpc_bin: str, wire: Wire) -> Non
         cleared = client.update(created.key.id, "py-sync-clear", description=None)
         assert cleared.description is None
         assert [k.description for k in client.list(refresh=True).keys if k.id == created.key.id] == [None]
+
+
+def test_calls_from_many_threads_each_get_their_own_answer(rpc_bin: str, wire: Wire) -> None:
+    with start(rpc_bin, wire) as client:
+        created = client.generate("py-sync-threads")
+        failures: List[BaseException] = []
+
+        def worker() -> None:
+            try:
+                for _ in range(20):
+                    client.ping()
+                    assert created.key.id in [k.id for k in client.list().keys]
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
 
 
 def test_error_codes_raise_their_classes(rpc_bin: str, wire: Wire) -> None:
@@ -166,6 +188,13 @@ def test_server_that_fails_to_start_raises_server_died_with_its_stderr(rpc_bin: 
         Client(rpc_bin, sandbox=True, extra_args=["--no-such-option"], timeout=CALL_TIMEOUT)
     assert died.value.exit_status not in (None, 0)
     assert "no-such-option" in str(died.value)
+
+
+def test_a_server_speaking_the_wrong_framing_is_a_protocol_error_not_a_hang(rpc_bin: str) -> None:
+    began = time.monotonic()
+    with pytest.raises(ProtocolError, match="ndjson"):
+        Client(rpc_bin, sandbox=True, extra_args=["--framing", "ndjson"], timeout=CALL_TIMEOUT)
+    assert time.monotonic() - began < 10
 
 
 def test_a_megabyte_of_stderr_does_not_block_the_server(rpc_bin: str, wire: Wire) -> None:

@@ -20,7 +20,7 @@ from .errors import (
     Timeout,
     error_from_response,
 )
-from .framing import MAX_HEADER_BYTES, content_length, decode_body, encode_message
+from .framing import MAX_HEADER_BYTES, check_header_line, content_length, decode_body, encode_message
 from .launch import StderrTail, build_command
 from .listeners import Listeners, Tracer, classify
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
@@ -324,6 +324,7 @@ class AsyncClient:
                 if header:
                     break
                 continue
+            check_header_line(line)
             header += line
             if len(header) > MAX_HEADER_BYTES:
                 raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(header[:200])!r}…")

@@ -7,14 +7,16 @@ counts bytes, not characters: ``"café \\u2028 ☃"`` is 9 characters but 13 byt
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, Optional
 
 from .errors import ProtocolError
 
-__all__ = ["encode_message", "content_length", "decode_body", "HEADER_END", "MAX_HEADER_BYTES"]
+__all__ = ["encode_message", "check_header_line", "content_length", "decode_body", "HEADER_END", "MAX_HEADER_BYTES"]
 
 #: The blank line that ends a header block.
 HEADER_END = b"\r\n\r\n"
+_HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]+[ \t]*:[^\r\n]*\r?\n?$")
 #: A header block larger than this is not a header: the stream is out of sync.
 MAX_HEADER_BYTES = 8192
 
@@ -24,6 +26,18 @@ def encode_message(message: Dict[str, Any]) -> bytes:
     # ensure_ascii=False keeps non-ASCII as UTF-8 bytes; the length below is of those bytes.
     body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     return b"Content-Length: " + str(len(body)).encode("ascii") + HEADER_END + body
+
+
+def check_header_line(line: bytes) -> None:
+    """Fail fast on a line that cannot be a header, instead of waiting for a blank line that never comes."""
+    if _HEADER_LINE.match(line):
+        return
+    if line.lstrip().startswith((b"{", b"[")):
+        raise ProtocolError(
+            "the server wrote a bare JSON line instead of a Content-Length frame (is it running with "
+            f"--framing ndjson?): {line[:300]!r}"
+        )
+    raise ProtocolError(f"malformed frame header line from the server (expected 'Name: value'): {line[:300]!r}")
 
 
 def content_length(header_block: bytes) -> int:

@@ -1,0 +1,27 @@
+import JSONRPC
+import JanssonJSON
+import Testing
+
+@Suite struct RequestContextTests {
+    @Test func detachedContextForwardsNotifications() {
+        let seen = Counter()
+        let context = RequestContext(id: .string("x"), method: "m") { method, params in
+            seen.record("\(method) \((try? params.serializedString()) ?? "")")
+        }
+        context.notify("progress", params: ["n": 1])
+        #expect(seen.items == [#"progress {"n":1}"#])
+        #expect(context.id == .string("x"))
+        #expect(!context.isCancelled)
+    }
+
+    @Test func cancelledRequestSeesIsCancelled() async throws {
+        let started = Latch()
+        let log = Counter()
+        let (connection, _) = makeConnection(methods: testMethods(started: started, log: log))
+        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
+        await started.wait()
+        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        await connection.finishInput(timeout: .seconds(20))
+        #expect(log.items == ["slow saw cancellation: true"])
+    }
+}
