@@ -58,7 +58,7 @@ import Testing
         _ = try await harness.generate("two", description: "second")
         let keys = try await harness.list()
         #expect(keys.map { $0["name"] } == ["one", "two"])
-        #expect(keys.map { $0["description"] } == ["", "second"])
+        #expect(keys.map { $0["description"] } == [.null, "second"] as [JSON?])
         for key in keys {
             #expect(key.objectValue?.keys.sorted() == ["created_at", "description", "id", "key", "name"])
         }

@@ -1,0 +1,76 @@
+# hyperstack-rpc: `make demo` runs the main job, `make test` runs every test.
+# Both install what a fresh Debian machine lacks first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+SWIFT ?= swift
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends
+RPC_BIN := .build/debug/hyperstack-rpc
+SANDBOX_BIN := .build/debug/hyperstack-sandbox
+
+.PHONY: demo test build system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
+
+## The main job: a scripted session against the embedded sandbox.
+demo: system-deps build
+	$(PYTHON) clients/python/examples/demo.py --binary $(RPC_BIN)
+
+## Every test: Swift units, end-to-end over pipes and HTTP, the clients, the bench harness.
+test: system-deps test-deps build
+	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests bench-smoke
+
+build: system-deps
+	$(SWIFT) build
+
+## Build dependencies: Jansson and pkg-config, installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists jansson; } || missing="$$missing libjansson-dev"; \
+	command -v $(PYTHON) >/dev/null 2>&1 || missing="$$missing python3 python3-pip"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
+	fi
+
+## Test-only tools: jq and Neovim from Debian, pytest and jsonschema from PyPI.
+test-deps: system-deps
+	@missing=""; \
+	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
+	command -v nvim >/dev/null 2>&1 || missing="$$missing neovim"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
+	fi
+	@command -v node >/dev/null 2>&1 || { echo "Node.js >= 18 is required for the Node client's tests"; exit 1; }
+	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema' 2>/dev/null || \
+		$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/EndToEnd/requirements.txt || \
+		$(PYTHON) -m pip install -q --disable-pip-version-check --break-system-packages -r Tests/EndToEnd/requirements.txt
+
+unit-tests:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+e2e-tests:
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
+		$(PYTHON) -m pytest -q --timeout 300 Tests/EndToEnd
+
+client-tests:
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
+		$(PYTHON) -m pytest -q --timeout 300 clients/python/tests
+	cd clients/node && HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) node --test
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/shell/test_shell.sh
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/neovim/test/run.sh
+
+## The benchmark table (release build, peers from PyPI); the smoke mode only checks the harness runs.
+bench: system-deps
+	Benchmarks/run.sh
+
+bench-smoke:
+	@if [ -x Benchmarks/run.sh ]; then HYPERSTACK_BENCH_BUILD=debug Benchmarks/run.sh --smoke; \
+	else echo "Benchmarks/run.sh not present yet"; fi
+
+clean:
+	rm -rf .build
