@@ -167,7 +167,7 @@ public struct ContentLengthFramer: MessageFramer, Sendable {
         }
         headerLineCount += 1
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-            return .invalidHeader("'\(printable(line))' is not a 'Name: value' header line")
+            return .invalidHeader("a \(line.count)-byte header line is not a 'Name: value' line")
         }
         let name = trimmed(line[..<colon])
         guard name.count == contentLengthName.count - 1,
@@ -177,7 +177,7 @@ public struct ContentLengthFramer: MessageFramer, Sendable {
         }
         let value = trimmed(line[(colon + 1)...])
         guard let length = parseLength(value) else {
-            return .invalidHeader("Content-Length '\(printable(value))' is not a non-negative whole number")
+            return .invalidHeader("the Content-Length value is not a non-negative whole number")
         }
         if let existing = contentLength, existing != length {
             return .invalidHeader("Content-Length is given twice, as \(existing) and \(length)")
@@ -222,10 +222,4 @@ private func parseLength(_ digits: ArraySlice<UInt8>) -> Int? {
         value = value * 10 + Int(byte - UInt8(ascii: "0"))
     }
     return value
-}
-
-/// A header fragment safe to quote in an error message: short, printable ASCII only.
-private func printable(_ bytes: some Collection<UInt8>) -> String {
-    let shown = bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? Character(UnicodeScalar($0)) : "?" }
-    return String(shown) + (bytes.count > 40 ? "…" : "")
 }

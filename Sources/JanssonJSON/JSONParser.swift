@@ -43,9 +43,9 @@ extension JSON {
             json_loadb(base ?? empty, bytes.count, flags, &error)
         }
         guard let root else {
-            let message = withUnsafePointer(to: &error) { String(cString: cjansson_error_text($0)) }
+            let text = withUnsafePointer(to: &error) { String(cString: cjansson_error_text($0)) }
             throw JSONParseError(
-                message: message,
+                message: Self.withoutQuotedInput(text),
                 line: Int(error.line), column: Int(error.column), position: Int(error.position))
         }
         defer { cjansson_decref(root) }
@@ -116,6 +116,14 @@ extension JSON {
         default:
             throw JSONParseError(message: "unknown JSON value type", line: 0, column: 0, position: 0)
         }
+    }
+
+    /// Jansson ends many messages with `near '<token>'`, quoting the input. The input may
+    /// hold a secret (a malformed request carrying an API key), and parse errors are logged
+    /// and sent back, so the quote is dropped; line and column still say where.
+    static func withoutQuotedInput(_ text: String) -> String {
+        guard let range = text.firstRange(of: " near '") else { return text }
+        return String(text[..<range.lowerBound])
     }
 
     private static func tooDeep(_ maxDepth: Int) -> JSONParseError {

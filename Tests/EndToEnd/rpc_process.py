@@ -73,6 +73,8 @@ class RpcProcess:
         self.methods_by_id: dict = {}
         self.notifications: list = []
         self.pending: list = []
+        #: Every message the server wrote, in the order it arrived (read-only for tests).
+        self.arrived: list = []
         self._next_id = 1000
         self._stdout_thread = threading.Thread(target=self._read_stdout, daemon=True)
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
@@ -209,6 +211,29 @@ class RpcProcess:
         self._stderr_thread.join(timeout=5)
         return code
 
+    def method_of(self, message: Any) -> Optional[str]:
+        """The method of the request a response answers (None for notifications and unknown ids)."""
+        if not isinstance(message, dict) or "method" in message:
+            return None
+        return self.methods_by_id.get(json.dumps(message.get("id")))
+
+    def secret_leaks(self, secrets: Iterable[str]) -> list:
+        """Messages so far that carry one of `secrets` anywhere but result.key.secret of a
+        generate response (the secret's one home); returned with the secret withheld."""
+        leaks = []
+        for index, message in enumerate(list(self.arrived)):
+            scanned = message
+            if (self.method_of(message) == "apiKeys.generate" and isinstance(message.get("result"), dict)
+                    and isinstance(message["result"].get("key"), dict)):
+                scanned = json.loads(json.dumps(message))
+                scanned["result"]["key"].pop("secret", None)
+            text = json.dumps(scanned, ensure_ascii=False) + json.dumps(scanned)
+            for number, secret in enumerate(s for s in secrets if s):
+                if secret in text:
+                    leaks.append(f"message #{index} ({self.method_of(message) or message.get('method')}) "
+                                 f"carries secret #{number}")
+        return leaks
+
     def stderr_tail(self, lines: int = 20) -> str:
         return "\n".join(self.stderr.decode("utf-8", "replace").splitlines()[-lines:])
 
@@ -317,6 +342,7 @@ class RpcProcess:
                 self._validate(message)
             except AssertionError as error:
                 self.contract_violations.append(str(error))
+        self.arrived.append(message)
         self.messages.put(message)
 
     def _validate(self, message: Any) -> None:

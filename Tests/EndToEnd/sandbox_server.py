@@ -72,6 +72,17 @@ class SandboxServer:
         status, body = self.http("POST", "/_sandbox/reset", {}, root=True)
         assert status in (200, 204), body
 
+    def spawn_rpc(self, spawn: Any, *args: str, env: Optional[dict] = None, secrets: Any = (),
+                  **kwargs: Any) -> Any:
+        """Starts hyperstack-rpc (through the `spawn` fixture) pointed at this sandbox with its key
+        in HYPERSTACK_API_KEY; the key is a secret the protocol validator watches for."""
+        return spawn("--base-url", self.base_url, *args, env={"HYPERSTACK_API_KEY": self.api_key, **(env or {})},
+                     secrets=[self.api_key, *secrets], **kwargs)
+
+    def route_count(self, route: str) -> int:
+        """Requests seen for one route, e.g. "GET /api-key" or "POST /api-key/generate"."""
+        return self.stats().get(route, 0)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -123,7 +123,9 @@ import Testing
         #expect(replies.count == 2)
         #expect(replies[0]["id"] == .null)
         #expect(replies[0]["error"]?["code"] == -32700)
-        #expect(replies[0]["error"]?["message"]?.stringValue?.contains("twelve") == true)
+        #expect(replies[0]["error"]?["message"]?.stringValue?.contains("Content-Length") == true)
+        // Client bytes are never quoted back: they could hold a secret.
+        #expect(replies[0]["error"]?["message"]?.stringValue?.contains("twelve") == false)
         #expect(replies[1] == json(#"{"jsonrpc":"2.0","id":9,"result":9}"#))
     }
 

@@ -144,6 +144,19 @@ import Testing
         #expect(throws: Never.self) { try JSON.parse(fine) }
     }
 
+    @Test func errorsNeverQuoteTheInput() {
+        // A malformed request may carry a secret; Jansson's "near '...'" would quote it.
+        for text in [#"{"apiKey": sk-SECRET-1234}"#, "sk-SECRET-1234", #"["sk-SECRET-1234" "#] {
+            do {
+                _ = try JSON.parse(text)
+                Issue.record("expected a parse error for \(text)")
+            } catch {
+                #expect(!error.message.contains("SECRET"))
+                #expect(!error.description.contains("SECRET"))
+            }
+        }
+    }
+
     @Test func errorsReportPosition() {
         do {
             _ = try JSON.parse("{\n  \"a\": tru\n}")

@@ -1,0 +1,501 @@
+"""The hyperstack-rpc benchmark: our server against its peers, in one run, as ratios.
+
+Started by Benchmarks/run.sh (which builds the server and prepares Benchmarks/.venv);
+see Benchmarks/README.md for what each row means. Runs with the venv's Python so
+the peers are importable; everything this file does itself is standard library.
+
+    python bench.py --bin-dir .build/release [--smoke] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+KEY_COUNT = 20
+
+#: How much work each row does. Smoke mode only proves every row still produces a number.
+FULL = dict(spawns=30, pipeline=200_000, roundtrips=20_000, sdk_calls=2_000, memory=1_000_000)
+SMOKE = dict(spawns=3, pipeline=2_000, roundtrips=200, sdk_calls=50, memory=20_000)
+#: Responses the memory row lets be outstanding: a pipelining client, not an unbounded flood.
+MEMORY_WINDOW = 1_000
+
+
+@dataclass
+class Row:
+    """One line of the table: our number, the peer's, and how they compare."""
+
+    number: str
+    measure: str
+    ours: Optional[float] = None
+    peer_name: str = ""
+    peer: Optional[float] = None
+    unit: str = ""
+    ratio: Optional[float] = None
+    ratio_text: str = ""
+    target: str = ""
+    met: Optional[bool] = None
+    needs_peer: bool = True
+    error: str = ""
+
+    def complete(self) -> bool:
+        def good(value: Optional[float]) -> bool:
+            return value is not None and math.isfinite(value)
+
+        return not self.error and good(self.ours) and (good(self.peer) or not self.needs_peer)
+
+
+@dataclass
+class Bench:
+    mode: str
+    counts: Dict[str, int]
+    bin_dir: Path
+    work: Path
+    venv_python: str
+    rows: List[Row] = field(default_factory=list)
+    details: List[str] = field(default_factory=list)
+    raw: Dict[str, object] = field(default_factory=dict)
+
+    # ---- setup -------------------------------------------------------------
+
+    @property
+    def rpc(self) -> str:
+        return str(self.bin_dir / "hyperstack-rpc")
+
+    @property
+    def sandbox(self) -> str:
+        return str(self.bin_dir / "hyperstack-sandbox")
+
+    def tool(self, name: str) -> str:
+        return str(self.work / name)
+
+    def compile_tools(self) -> None:
+        cc = os.environ.get("CC", "cc")
+        for name in ("loadgen", "spawntime", "echoserver"):
+            run([cc, "-O2", "-Wall", "-o", self.tool(name), str(HERE / "c" / f"{name}.c"), "-lpthread"], timeout=120)
+
+    def write_state(self) -> None:
+        """A sandbox state file holding 20 keys (secrets only as hashes, as the sandbox stores them)."""
+        keys = []
+        for number in range(1, KEY_COUNT + 1):
+            secret = secrets.token_hex(16)
+            keys.append(
+                {
+                    "id": number,
+                    "name": f"bench-key-{number:02d}",
+                    "description": None if number % 5 == 0 else f"benchmark key {number}, used by CI runner {number % 4}",
+                    "created_at": f"2026-05-{number:02d}T15:18:42Z",
+                    "secret_sha256": hashlib.sha256(secret.encode()).hexdigest(),
+                    "last4": secret[-4:],
+                }
+            )
+        state = {"version": 1, "next_id": KEY_COUNT + 1, "keys": keys}
+        (self.work / "state-20.json").write_text(json.dumps(state))
+
+    def fresh_state(self) -> str:
+        """A private copy of the 20-key state, so no run sees another's mutations."""
+        path = self.work / f"state-{secrets.token_hex(4)}.json"
+        shutil.copyfile(self.work / "state-20.json", path)
+        os.chmod(path, 0o600)
+        return str(path)
+
+    def ours_cached(self) -> List[str]:
+        """Our server on the embedded sandbox with 20 keys; the cache stays warm for the whole run."""
+        return [self.rpc, "--sandbox", "--sandbox-state", self.fresh_state(), "--cache-ttl", "3600"]
+
+    def peer_server(self) -> List[str]:
+        return [self.venv_python, str(HERE / "peers" / "pylsp_peer.py"), str(self.work / "list-response.json")]
+
+    def loadgen(self, argv: List[str], *, method: str, count: int, mode: str = "pipeline", warmup: int = 1,
+                extra: Optional[List[str]] = None, timeout: int = 600) -> dict:
+        command = [self.tool("loadgen"), "--mode", mode, "--method", method, "--count", str(count),
+                   "--warmup", str(warmup), "--stderr", str(self.work / "server-stderr.log"),
+                   "--timeout", str(timeout)] + (extra or []) + ["--"] + argv
+        result = json.loads(run(command, timeout=timeout + 30, env=sandbox_env()).stdout)
+        if result["errors"]:
+            raise BenchError(f"{result['errors']} error responses from {argv[0]}")
+        return result
+
+    def spawntime(self, mode: str, argv: List[str], env: Optional[Dict[str, str]] = None) -> dict:
+        warmup = "0" if self.mode == "smoke" else "1"
+        command = [self.tool("spawntime"), mode, "--count", str(self.counts["spawns"]), "--warmup", warmup, "--"] + argv
+        return json.loads(run(command, timeout=600, env=env).stdout)
+
+    # ---- rows ----------------------------------------------------------------
+
+    def probe(self) -> None:
+        """Captures our real apiKeys.list response: the peer answers with the same result."""
+        sample = self.work / "list-response.json"
+        self.loadgen(self.ours_cached(), method="apiKeys.list", count=1, warmup=2, extra=["--sample-body", str(sample)])
+        response = json.loads(sample.read_text())
+        found = len(response["result"]["keys"])
+        if found != KEY_COUNT:
+            raise BenchError(f"the server listed {found} keys, expected {KEY_COUNT}")
+        self.raw["list_response_bytes"] = sample.stat().st_size
+        init = run([self.rpc, "call", "rpc.discover", "--sandbox"], timeout=60).stdout
+        self.raw["server_version"] = json.loads(init).get("info", {}).get("version", "?")
+
+    def client_capacity(self) -> None:
+        """The load generator against a C server that does nothing: the ceiling the client imposes."""
+        count = self.counts["pipeline"]
+        out = {}
+        for label, size in (("list", int(self.raw["list_response_bytes"])), ("ping", 40)):
+            result = self.loadgen([self.tool("echoserver"), "--reply-bytes", str(size)], method="apiKeys.list", count=count)
+            out[label] = result["rps"]
+        self.raw["client_capacity"] = out
+        self.details.append(
+            f"- **Client ceiling.** The pipelining load generator against a C server that answers every frame with "
+            f"canned bytes: {fmt_rate(out['list'])} with {self.raw['list_response_bytes']}-byte replies "
+            f"(the size of our 20-key list response), {fmt_rate(out['ping'])} with 40-byte replies. "
+            + ("Both are above 300,000 req/s, so the client is not what limits the rows below."
+               if min(out.values()) >= 300_000 else "**Below 300,000 req/s: the client may limit the rows below.**")
+        )
+
+    def cold_start(self) -> None:
+        spawns = self.counts["spawns"]
+        env = dict(os.environ, HYPERSTACK_API_KEY="bench-cold-start-not-a-real-key")
+        env.pop("HYPERSTACK_API_URL", None)
+        ours = self.spawntime("initialize", [self.rpc], env=env)
+        sdk = self.spawntime("exit", [self.venv_python, "-c", "import hyperstack"])
+        floor = self.spawntime("exit", ["/bin/true"])
+        self.raw["cold_start"] = {"ours": ours, "sdk_import": sdk, "floor": floor}
+        o, p = ours["median_us"] / 1000, sdk["median_us"] / 1000
+        ratio = p / o
+        self.rows.append(Row("1", f"Cold start: spawn → `initialize` response, median of {spawns}", o,
+                             '`python -c "import hyperstack"`', p, "ms", ratio, times(ratio, "faster", "slower"),
+                             "≤ 10 ms and ≥ 50× faster", o <= 10 and ratio >= 50))
+        self.rows.append(Row("1", f"Fixed floor: spawn `/bin/true` and wait (C), median of {spawns}", floor["median_us"] / 1000,
+                             needs_peer=False, unit="ms", target="(reference)"))
+
+    def throughput(self) -> None:
+        count = self.counts["pipeline"]
+        for method, number, target_rps, target_ratio in (("apiKeys.list", "2", 150_000, 2.5), ("$/ping", "2", 250_000, None)):
+            ours = self.loadgen(self.ours_cached(), method=method, count=count)
+            peer = self.loadgen(self.peer_server(), method=method, count=count)
+            self.raw[f"throughput {method}"] = {"ours": ours, "peer": peer}
+            ratio = ours["rps"] / peer["rps"]
+            label = "20-key `apiKeys.list`, warm cache" if method == "apiKeys.list" else "`$/ping`"
+            if target_ratio:
+                target, met = f"≥ 150,000 req/s and ≥ {target_ratio}× peer", ours["rps"] >= target_rps and ratio >= target_ratio
+            else:
+                target, met = "≥ 250,000 req/s", ours["rps"] >= target_rps
+            self.rows.append(Row(number, f"Pipelined throughput, {label}, {count:,} requests", ours["rps"],
+                                 "pylsp-jsonrpc server", peer["rps"], "req/s", ratio, times(ratio, "faster", "slower"), target, met))
+            self.details.append(
+                f"- **Pipelined {method}:** server peak RSS during the run: ours {ours['hwm_end_kb'] / 1024:.1f} MB, "
+                f"peer {peer['hwm_end_kb'] / 1024:.1f} MB; all requests were written after {ours['write_seconds'] * 1000:.0f} ms "
+                f"(ours) and {peer['write_seconds'] * 1000:.0f} ms (peer)."
+            )
+
+    def round_trip(self) -> None:
+        count = self.counts["roundtrips"]
+        warmup = min(200, count)
+        for method in ("apiKeys.list", "$/ping"):
+            ours = self.loadgen(self.ours_cached(), method=method, count=count, mode="roundtrip", warmup=warmup)
+            peer = self.loadgen(self.peer_server(), method=method, count=count, mode="roundtrip", warmup=warmup)
+            self.raw[f"roundtrip {method}"] = {"ours": ours, "peer": peer}
+            label = "20-key `apiKeys.list`" if method == "apiKeys.list" else "`$/ping`"
+            ratio = peer["p50_us"] / ours["p50_us"]
+            met = ours["p50_us"] <= 70 and ours["p50_us"] <= peer["p50_us"] if method == "apiKeys.list" else None
+            target = "p50 ≤ 70 µs and ≤ peer" if method == "apiKeys.list" else "(no target)"
+            self.rows.append(Row("3", f"Round trip p50, {label}, {count:,} one at a time", ours["p50_us"],
+                                 "pylsp-jsonrpc server", peer["p50_us"], "µs", ratio, times(ratio, "faster", "slower"), target, met))
+            ratio99 = peer["p99_us"] / ours["p99_us"]
+            self.rows.append(Row("3", f"Round trip p99, {label}", ours["p99_us"], "pylsp-jsonrpc server", peer["p99_us"],
+                                 "µs", ratio99, times(ratio99, "faster", "slower"), "(reported)"))
+
+    def start_sandbox(self) -> "SandboxProcess":
+        return SandboxProcess(self.sandbox, self.fresh_state(), self.work)
+
+    def sdk_vs_us(self) -> None:
+        calls = self.counts["sdk_calls"]
+        script = str(HERE / "peers" / "sdk_vs_rpc.py")
+        with self.start_sandbox() as sandbox:
+            sdk = json.loads(run([self.venv_python, script, "sdk-list", sandbox.url, sandbox.key, str(calls)], timeout=600,
+                                 env=sandbox_env()).stdout)
+        with self.start_sandbox() as sandbox:
+            ours = json.loads(run([self.venv_python, script, "rpc-list", sandbox.url, sandbox.key, str(calls), self.rpc],
+                                  timeout=600, env=sandbox_env()).stdout)
+        self.raw["sdk_vs_us"] = {"sdk": sdk, "ours": ours}
+        ratio = sdk["per_call_us"] / ours["per_call_us"]
+        up_sdk, up_ours = sum(sdk["upstream"].values()), sum(ours["upstream"].values())
+        fewer = 1 - up_ours / up_sdk if up_sdk else float("nan")
+        self.rows.append(Row("4", f"Python: list keys {calls:,}× — per call (HTTP sandbox, 20 keys)", ours["per_call_us"],
+                             "official SDK `ApiKeyApi.get_api_key`", sdk["per_call_us"], "µs", ratio,
+                             times(ratio, "faster", "slower"), "≥ 4× faster", ratio >= 4))
+        self.rows.append(Row("4", f"Python: list keys {calls:,}× — upstream requests", up_ours, "official SDK", up_sdk, "",
+                             fewer, f"{fewer * 100:.2f}% fewer", "≥ 99% fewer", fewer >= 0.99))
+
+    def memory(self) -> None:
+        count = self.counts["memory"]
+        extra = ["--initialize", "--checkpoints", "10", "--window", str(MEMORY_WINDOW)]
+        ours = self.loadgen(self.ours_cached(), method="apiKeys.list", count=count, extra=extra)
+        peer = self.loadgen(self.peer_server(), method="apiKeys.list", count=count, extra=extra)
+        self.raw["memory"] = {"ours": ours, "peer": peer}
+        mb = lambda kb: kb / 1024  # noqa: E731
+        self.rows.append(Row("5", "Peak RSS (VmHWM) after startup (`initialize` answered)", mb(ours["hwm_start_kb"]),
+                             "pylsp-jsonrpc server", mb(peer["hwm_start_kb"]), "MB", mb(peer["hwm_start_kb"]) / mb(ours["hwm_start_kb"]),
+                             times(peer['hwm_start_kb'] / ours['hwm_start_kb'], "less", "more"), "≤ 25 MB", mb(ours["hwm_start_kb"]) <= 25))
+        self.rows.append(Row("5", f"Peak RSS (VmHWM) after {count:,} cached lists", mb(ours["hwm_end_kb"]),
+                             "pylsp-jsonrpc server", mb(peer["hwm_end_kb"]), "MB", mb(peer["hwm_end_kb"]) / mb(ours["hwm_end_kb"]),
+                             times(peer['hwm_end_kb'] / ours['hwm_end_kb'], "less", "more"), "≤ 25 MB", mb(ours["hwm_end_kb"]) <= 25))
+        growth_ours = mb(ours["hwm_end_kb"] - ours["hwm_warm_kb"])
+        growth_peer = mb(peer["hwm_end_kb"] - peer["hwm_warm_kb"])
+        self.rows.append(Row("5", f"Peak RSS growth from first list to {count:,}th", growth_ours, "pylsp-jsonrpc server",
+                             growth_peer, "MB", None, "", "≤ 2 MB", growth_ours <= 2))
+        series = ", ".join(f"{s['rss_kb'] / 1024:.1f}" for s in ours["memory_samples"])
+        peer_series = ", ".join(f"{s['rss_kb'] / 1024:.1f}" for s in peer["memory_samples"])
+        self.details.append(
+            f"- **Memory over time** (VmRSS in MB at every tenth of the {count:,} requests, at most {MEMORY_WINDOW:,} in "
+            f"flight; after the first list it was {mb(ours['rss_warm_kb']):.1f} MB): ours {series}; peer {peer_series}."
+        )
+
+    def upstream_efficiency(self) -> None:
+        script = str(HERE / "peers" / "sdk_vs_rpc.py")
+        with self.start_sandbox() as sandbox:
+            sdk = json.loads(run([self.venv_python, script, "sdk-efficiency", sandbox.url, sandbox.key], timeout=300,
+                                 env=sandbox_env()).stdout)
+        with self.start_sandbox() as sandbox:
+            ours = json.loads(run([self.venv_python, script, "rpc-efficiency", sandbox.url, sandbox.key, self.rpc],
+                                  timeout=300, env=sandbox_env()).stdout)
+        self.raw["upstream_efficiency"] = {"sdk": sdk, "ours": ours}
+        lists_ours, lists_sdk = sum(ours["lists_upstream"].values()), sum(sdk["lists_upstream"].values())
+        mut_ours, mut_sdk = sum(ours["mutation_then_list_upstream"].values()), sum(sdk["mutation_then_list_upstream"].values())
+        ratio = lists_sdk / lists_ours if lists_ours else float("inf")
+        self.rows.append(Row("6", f"{ours['concurrent_lists']} concurrent cold lists — upstream requests", lists_ours,
+                             "official SDK, 100 threads", lists_sdk, "", ratio, times(ratio, "fewer", "more"), "(reported)"))
+        ratio = mut_sdk / mut_ours if mut_ours else float("inf")
+        self.rows.append(Row("6", "generate, then list — upstream requests", mut_ours, "official SDK", mut_sdk, "", ratio,
+                             times(ratio, "fewer", "more") if ratio != 1 else "same", "(reported)"))
+        self.details.append(
+            f"- **Upstream requests by route:** cold lists ours {ours['lists_upstream']}, SDK {sdk['lists_upstream']}; "
+            f"generate then list ours {ours['mutation_then_list_upstream']}, SDK {sdk['mutation_then_list_upstream']}."
+        )
+
+    # ---- report --------------------------------------------------------------
+
+    def run_rows(self) -> None:
+        steps: List[tuple] = [
+            ("client ceiling", self.client_capacity, ["2"]),
+            ("cold start", self.cold_start, ["1"]),
+            ("throughput", self.throughput, ["2"]),
+            ("round trip", self.round_trip, ["3"]),
+            ("SDK vs us", self.sdk_vs_us, ["4"]),
+            ("memory", self.memory, ["5"]),
+            ("upstream efficiency", self.upstream_efficiency, ["6"]),
+        ]
+        for name, step, numbers in steps:
+            started = time.monotonic()
+            print(f"bench: {name} …", file=sys.stderr, flush=True)
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - one broken row must not hide the others
+                message = f"{type(error).__name__}: {error}"
+                print(f"bench: {name} FAILED: {message}", file=sys.stderr, flush=True)
+                self.rows.append(Row(numbers[0], f"{name} (failed)", error=message))
+            print(f"bench: {name} took {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+    def markdown(self, versions: Dict[str, str], machine: str, build: str) -> str:
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        lines = [
+            f"# hyperstack-rpc benchmark{' (smoke mode: tiny counts, numbers mean nothing)' if self.mode == 'smoke' else ''}",
+            "",
+            f"- **Date:** {now}",
+            f"- **Machine:** {machine}",
+            f"- **Build:** {build}; hyperstack-rpc {self.raw.get('server_version', '?')}",
+            "- **Peers:** " + ", ".join(f"{name} {version}" for name, version in versions.items()),
+            "",
+            "The Ratio column says how hyperstack-rpc compares with the peer on that row.",
+            "",
+            "| # | Measure | hyperstack-rpc | Peer | Peer result | Ratio | Target | Met |",
+            "|---|---|---:|---|---:|---:|---|:-:|",
+        ]
+        for row in sorted(self.rows, key=lambda r: r.number):
+            if row.error:
+                lines.append(f"| {row.number} | {row.measure} | **no number** | | | | | ❌ `{row.error[:200]}` |")
+                continue
+            met = "" if row.met is None else ("✅" if row.met else "❌")
+            lines.append(
+                f"| {row.number} | {row.measure} | {fmt(row.ours, row.unit)} | {row.peer_name} | "
+                f"{fmt(row.peer, row.unit) if row.needs_peer else ''} | {row.ratio_text} | {row.target} | {met} |"
+            )
+        lines += ["", "## Notes", ""] + self.details
+        return "\n".join(lines) + "\n"
+
+
+class BenchError(Exception):
+    """A row could not produce its number; the message says why."""
+
+
+class SandboxProcess:
+    """hyperstack-sandbox on a free loopback port, holding a private copy of the 20 keys."""
+
+    def __init__(self, binary: str, state: str, work: Path) -> None:
+        self.key = "bench-" + secrets.token_hex(16)
+        self.log = open(work / "sandbox-stderr.log", "ab")
+        self.process = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", "0", "--state", state, "--api-key", self.key, "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        line = self.process.stdout.readline().decode().strip()
+        if not line.startswith("http://"):
+            self.__exit__()
+            raise BenchError(f"hyperstack-sandbox did not print its URL (got {line!r}); see {work / 'sandbox-stderr.log'}")
+        self.url = line
+
+    def __enter__(self) -> "SandboxProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def sandbox_env() -> Dict[str, str]:
+    """The environment without a real key or URL, so nothing can reach the real API."""
+    env = dict(os.environ)
+    env.pop("HYPERSTACK_API_KEY", None)
+    env.pop("HYPERSTACK_API_URL", None)
+    return env
+
+
+def run(command: List[str], *, timeout: int, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, timeout=timeout, env=env, text=True)
+    if result.returncode != 0:
+        raise BenchError(f"`{' '.join(command[:4])} …` exited {result.returncode}: {result.stderr.strip()[-600:]}")
+    return result
+
+
+def fmt(value: Optional[float], unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "req/s":
+        return fmt_rate(value)
+    if unit == "ms":
+        return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+    if unit == "µs":
+        return f"{value:,.0f} µs" if value >= 100 else f"{value:.1f} µs"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    return f"{value:,.0f}"
+
+
+def times(ratio: float, better: str, worse: str) -> str:
+    """`ratio` (> 1: we are better) as "3.2× faster" or, below 1, "1.5× slower"."""
+    if not math.isfinite(ratio):
+        return f"∞× {better}"
+    if ratio >= 1:
+        return f"{ratio:.1f}× {better}" if ratio < 10 else f"{ratio:.0f}× {better}"
+    return f"{1 / ratio:.1f}× {worse}"
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.0f} req/s"
+
+
+def machine_description() -> str:
+    model, cores = "unknown CPU", os.cpu_count()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as handle:
+            kib = int(handle.readline().split()[1])
+            memory = f", {kib / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    return f"{model}, {cores} cores{memory}, Linux {platform.release()}"
+
+
+def peer_versions(venv_python: str) -> Dict[str, str]:
+    versions: Dict[str, str] = {}
+    for package in ("hyperstack", "python-lsp-jsonrpc", "ujson"):
+        shown = subprocess.run([venv_python, "-m", "pip", "show", package], capture_output=True, text=True, timeout=60).stdout
+        version = next((line.split(":", 1)[1].strip() for line in shown.splitlines() if line.startswith("Version:")), "missing")
+        versions[package] = version
+    versions["Python"] = platform.python_version()
+    cc = subprocess.run([os.environ.get("CC", "cc"), "--version"], capture_output=True, text=True, timeout=30).stdout
+    versions["C compiler"] = (cc.splitlines() or ["?"])[0]
+    return versions
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin-dir", required=True, help="directory with hyperstack-rpc and hyperstack-sandbox")
+    parser.add_argument("--build-name", default="release")
+    parser.add_argument("--smoke", action="store_true", help="tiny counts; fail only if a row produces no number")
+    parser.add_argument("--strict", action="store_true", help="also exit 1 when a target is missed (full mode)")
+    parser.add_argument("--output", help="Markdown file to write (default results/latest.md, or results/smoke.md.tmp)")
+    parser.add_argument("--keep-work", action="store_true", help="keep the scratch directory (logs, samples)")
+    args = parser.parse_args()
+
+    mode = "smoke" if args.smoke else "full"
+    bin_dir = Path(args.bin_dir).absolute()
+    for binary in ("hyperstack-rpc", "hyperstack-sandbox"):
+        if not os.access(bin_dir / binary, os.X_OK):
+            print(f"bench: {bin_dir / binary} is missing; build it first (Benchmarks/run.sh does)", file=sys.stderr)
+            return 2
+    work = Path(tempfile.mkdtemp(prefix="hyperstack-bench."))
+    bench = Bench(mode, SMOKE if args.smoke else FULL, bin_dir, work, sys.executable)
+    started = time.monotonic()
+    try:
+        bench.compile_tools()
+        bench.write_state()
+        bench.probe()
+        bench.run_rows()
+        versions = peer_versions(sys.executable)
+        build = f"{args.build_name} ({bin_dir})"
+        report = bench.markdown(versions, machine_description(), build)
+        report += f"\nWhole run: {time.monotonic() - started:.0f} s ({mode} mode).\n"
+    finally:
+        if args.keep_work:
+            print(f"bench: scratch files kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    output = Path(args.output) if args.output else HERE / "results" / ("smoke.md.tmp" if args.smoke else "latest.md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    output.with_name(output.name.replace(".md", ".json")).write_text(json.dumps(bench.raw, indent=1, default=str) + "\n")
+    sys.stdout.write(report)
+
+    missing = [row for row in bench.rows if not row.complete()]
+    expected = {"1", "2", "3", "4", "5", "6"}
+    absent = expected - {row.number for row in bench.rows if row.complete()}
+    if missing or absent:
+        names = [f"{row.number} {row.measure}" for row in missing] + [f"row {n}" for n in sorted(absent)]
+        print(f"bench: FAILED — no number for: {'; '.join(names)}", file=sys.stderr)
+        return 1
+    if args.strict and any(row.met is False for row in bench.rows):
+        print("bench: targets missed (--strict)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
