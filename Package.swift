@@ -134,6 +134,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libFuzzer target over the framers and the connection; see Tests/Fuzz/run.sh. Built
+        // plainly it replays corpus files, so `swift build` needs no sanitizer flags.
+        .executableTarget(
+            name: "hyperstack-rpc-fuzz",
+            dependencies: [
+                "JanssonJSON",
+                "JSONRPC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(

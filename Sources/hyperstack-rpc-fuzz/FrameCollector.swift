@@ -1,0 +1,13 @@
+import JSONRPC
+import Synchronization
+
+/// The connection's real output, kept in order, as a transport would receive it.
+final class FrameCollector: FrameSink {
+    private let frames = Mutex<[[UInt8]]>([])
+
+    func write(_ frame: [UInt8]) {
+        frames.withLock { $0.append(frame) }
+    }
+
+    var written: [[UInt8]] { frames.withLock { $0 } }
+}
