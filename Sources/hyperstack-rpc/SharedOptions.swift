@@ -25,6 +25,9 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Upstream request timeout in seconds; connecting may take at most 10 s of it.", valueName: "seconds"))
     var timeout: Double = 30
 
+    @Option(help: ArgumentHelp("Most upstream requests per minute from this process (Infrahub allows 500 per source IP).", valueName: "count"))
+    var rateLimit: Int = 500
+
     @Option(help: "Framing of stdin/stdout: auto, lsp or ndjson.")
     var framing: FramingChoice = .auto
 
@@ -41,6 +44,7 @@ struct SharedOptions: ParsableArguments {
         guard cacheTTL >= 0, cacheTTL.isFinite else { throw ValidationError("--cache-ttl must be zero or more seconds") }
         guard pollInterval >= 0, pollInterval.isFinite else { throw ValidationError("--poll-interval must be zero or more seconds") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be more than zero seconds") }
+        guard rateLimit >= 1 else { throw ValidationError("--rate-limit must be at least 1 request per minute") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
         if sandboxState != nil && !sandbox { throw ValidationError("--sandbox-state needs --sandbox") }
     }

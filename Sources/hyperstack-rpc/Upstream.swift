@@ -40,7 +40,9 @@ struct Upstream {
         }
         client = InfrahubAPIClient(
             transport: transport,
-            configuration: InfrahubClientConfiguration(clientVersion: ServerIdentity.version, requestTimeout: requestTimeout),
+            configuration: InfrahubClientConfiguration(
+                clientVersion: ServerIdentity.version, requestTimeout: requestTimeout,
+                requestsPerMinute: options.rateLimit),
             logger: logger)
         client.setCredential(credential)
         let poll = options.pollInterval > 0 ? Duration(optionSeconds: options.pollInterval) : nil
