@@ -22,6 +22,10 @@ from reliability_kit import Figures, PipelinedClient, register_summary, scale  #
 from rpc_process import binary_path  # noqa: E402
 
 
+#: Long mode runs far past the default suite's per-test timeout.
+pytestmark = pytest.mark.timeout(scale(240, 3600))
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _figures(request):
     register_summary(request.config)

@@ -23,6 +23,10 @@ KEYS = 20
 RSS_BOUND_KB = 100 * 1024
 
 
+#: Long mode runs far past the default suite's per-test timeout.
+pytestmark = pytest.mark.timeout(scale(240, 1800))
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _figures(request):
     register_summary(request.config)

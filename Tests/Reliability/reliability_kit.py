@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Optional
 
 LONG = os.environ.get("HYPERSTACK_RELIABILITY", "").strip().lower() == "long"
 MODE = "long" if LONG else "short"
@@ -365,13 +365,3 @@ def find_secrets(blobs: dict[str, bytes], secrets: Iterable[str]) -> list[str]:
 def file_mode(path: str | Path) -> int:
     return os.stat(path).st_mode & 0o777
 
-
-def chunks(iterable: Iterable[Any], size: int) -> Iterator[list]:
-    batch: list = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
