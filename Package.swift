@@ -169,7 +169,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "APIKeyStoreTests", dependencies: ["APIKeyStore", "HyperstackSandbox", "InfrahubClient", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
-        .testTarget(name: "HyperstackRPCServerTests", dependencies: ["HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HyperstackRPCServerTests",
+            dependencies: [
+                "HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

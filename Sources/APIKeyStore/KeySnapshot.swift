@@ -30,6 +30,6 @@ public struct KeySnapshot: Sendable, Equatable {
     }
 
     private static func rfc3339(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle())
+        InfrahubTimestamp.format(secondsSinceEpoch: Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 }

@@ -23,6 +23,10 @@ public struct APIKeyMethods: Sendable {
             let reader = try ParamsReader(params, method: "apiKeys.list")
             let refresh = try reader.optionalBool("refresh") ?? false
             let maxAge = try reader.optionalSeconds("maxAge").map(Duration.init(checkedSeconds:))
+            // A fresh cache answers synchronously, without entering the store's actor.
+            if !refresh, let cached = store.cachedList(maxAge: maxAge) {
+                return .serialized(try listCache.serializedResult(for: cached))
+            }
             let outcome = try await Self.upstream { () throws(InfrahubError) in
                 try await store.list(refresh: refresh, maxAge: maxAge)
             }

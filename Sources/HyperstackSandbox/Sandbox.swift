@@ -144,7 +144,7 @@ public actor Sandbox {
         let secret = SandboxSecret.generate()
         let key = StoredKey(
             id: state.nextID, name: payload.name, description: payload.description,
-            createdAt: UTCTimestamp.now(), secretHash: SandboxSecret.hash(secret), lastFour: SandboxSecret.lastFour(of: secret))
+            createdAt: InfrahubTimestamp.now(), secretHash: SandboxSecret.hash(secret), lastFour: SandboxSecret.lastFour(of: secret))
         var next = state
         next.keys.append(key)
         next.nextID += 1

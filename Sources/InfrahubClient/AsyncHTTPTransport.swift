@@ -27,13 +27,7 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
     /// - Throws: `InvalidBaseURL` when `baseURL` is not an absolute http(s) URL.
     public init(baseURL: String, connectTimeout: Duration = .seconds(10), logger: Logger? = nil) throws(InvalidBaseURL) {
-        var trimmed = baseURL.trimmingWhitespace()
-        while trimmed.hasSuffix("/") { trimmed.removeLast() }
-        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", url.host?.isEmpty == false,
-            url.query == nil, url.fragment == nil
-        else { throw InvalidBaseURL(baseURL: baseURL) }
-        self.baseURL = trimmed
+        self.baseURL = try Self.validatedBaseURL(baseURL)
         self.logger = logger
 
         var configuration = HTTPClient.Configuration()
@@ -42,6 +36,17 @@ public final class AsyncHTTPTransport: InfrahubTransport {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// `baseURL` without trailing slashes, if it is an absolute http(s) URL without query or fragment.
+    public static func validatedBaseURL(_ baseURL: String) throws(InvalidBaseURL) -> String {
+        var trimmed = baseURL.trimmingWhitespace()
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host?.isEmpty == false,
+            url.query == nil, url.fragment == nil
+        else { throw InvalidBaseURL(baseURL: baseURL) }
+        return trimmed
     }
 
     /// Closes pooled connections. The transport cannot be used afterwards.

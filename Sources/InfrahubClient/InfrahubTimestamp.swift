@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads the date-times Infrahub sends and writes them back in one canonical form.
 ///
 /// Upstream has sent `2026-05-06T15:18:42Z`, `2026-05-06T15:18:42` (no zone, meaning UTC),
@@ -51,7 +59,13 @@ public enum InfrahubTimestamp {
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` for a moment given in seconds since the epoch.
-    static func format(secondsSinceEpoch seconds: Int64) -> String {
+    /// The current time in the canonical form.
+    public static func now() -> String {
+        format(secondsSinceEpoch: Int64(time(nil)))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` for a number of seconds since 1970-01-01T00:00:00Z.
+    public static func format(secondsSinceEpoch seconds: Int64) -> String {
         let days = floorDivide(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilFromDays(days)

@@ -9,9 +9,14 @@ public struct AutoFramer: MessageFramer, Sendable {
 
     public let limits: FramingLimits
     private var inner: Inner
+    /// In `auto` mode, blanks before the first significant byte are not part of any
+    /// message. Kept apart from `inner` because `decide(from:)` may commit to a framing
+    /// before `feed` has skipped them.
+    private var skipsLeadingBlanks: Bool
 
     public init(framing: Framing = .auto, limits: FramingLimits = .default) {
         self.limits = limits
+        skipsLeadingBlanks = framing == .auto
         switch framing {
         case .auto: inner = .undecided
         case .lsp: inner = .lsp(ContentLengthFramer(limits: limits))
@@ -59,9 +64,10 @@ public struct AutoFramer: MessageFramer, Sendable {
         onError: (FramingError) -> Void
     ) {
         var chunk = chunk
-        if case .undecided = inner {
+        if skipsLeadingBlanks {
             guard let start = chunk.firstIndex(where: { Framing.detect(firstByte: $0) != nil }) else { return }
             decide(from: chunk)
+            skipsLeadingBlanks = false
             chunk = UnsafeRawBufferPointer(rebasing: chunk[start...])
         }
         switch inner {

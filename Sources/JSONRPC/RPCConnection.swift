@@ -143,11 +143,17 @@ public final class RPCConnection: Sendable {
         }
         let messages = entries.map(Incoming.init)
         let expected = messages.reduce(0) { $0 + ($1.isAnswered ? 1 : 0) }
+        // The collector must not hold `self`: the task table keeps the collector (as a
+        // response destination) until it is swept, and `self` keeps the table, so a
+        // connection dropped after a batch would never be freed. The framing is settled
+        // before any message is dispatched, so it can be read now.
+        let sink = self.sink
+        let framing = replyFraming
         let collector: BatchCollector? =
             expected == 0
             ? nil
-            : BatchCollector(slots: messages.count, expected: expected) { [self] bodies in
-                sink.write(batchFrame(bodies, framing: replyFraming))
+            : BatchCollector(slots: messages.count, expected: expected) { bodies in
+                sink.write(batchFrame(bodies, framing: framing))
             }
         for (index, message) in messages.enumerated() {
             switch message {

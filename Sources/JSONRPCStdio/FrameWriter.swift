@@ -7,20 +7,30 @@ import Glibc
 import Musl
 #endif
 
-/// Writes whole frames to a file descriptor from one dedicated thread.
+/// Writes whole frames to the protocol's file descriptor, in order, never interleaved.
 ///
-/// `write(_:)` only enqueues, so request handlers never block on a slow reader. The
-/// thread drains everything queued in one go and writes it with as few system calls
-/// as possible; frames are never split or interleaved because only this thread writes.
-/// The queued byte count is the back-pressure signal the input side waits on.
+/// When the output is a pipe or socket it is made non-blocking, and a frame is written
+/// straight from the thread that produced it while nothing is queued: a request answered
+/// on the reader thread goes out with no thread hop at all. The reader "corks" the writer
+/// while it works through one chunk of input, so the answers to a pipelined burst leave
+/// in one system call. Only when the reader of our stdout falls behind (EAGAIN) does a
+/// dedicated thread take over the backlog and wait for the pipe to drain; producers never
+/// block. The queued byte count is the back-pressure signal the input side waits on.
 ///
-/// `@unchecked Sendable` is safe here: every mutable field is read and written only
-/// while holding `condition`, and the file descriptor is written by the writer thread only.
+/// `@unchecked Sendable` is safe here: every mutable field is read and written only while
+/// holding `condition`, and only the one holder of `writing` touches the descriptor.
 public final class FrameWriter: FrameSink, @unchecked Sendable {
     private let descriptor: Int32
+    /// Whether producers may write inline; false for terminals and files, which stay blocking.
+    private let inlineWrites: Bool
     private let condition = NSCondition()
     private var queue: [[UInt8]] = []
     private var queuedBytes = 0
+    private var corkDepth = 0
+    /// Someone (an inline producer or the writer thread) is writing to the descriptor.
+    private var writing = false
+    /// The pipe was full: the writer thread owns the queue until it has drained it.
+    private var backlogged = false
     private var closing = false
     private var finished = false
     private var broken = false
@@ -29,12 +39,13 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
 
     /// - Parameters:
     ///   - highWaterMark: queued bytes above which `waitForCapacity()` blocks the reader.
-    ///   - onBrokenPipe: called once, from the writer thread, when the reader has gone away.
-    public init(descriptor: Int32, highWaterMark: Int = 8 << 20, onBrokenPipe: @escaping @Sendable () -> Void) {
+    ///   - onBrokenPipe: called once when the reader of our output has gone away.
+    public init(descriptor: Int32, highWaterMark: Int = 1 << 20, onBrokenPipe: @escaping @Sendable () -> Void) {
         self.descriptor = descriptor
         self.highWaterMark = highWaterMark
         self.onBrokenPipe = onBrokenPipe
-        let thread = Thread { [self] in self.run() }
+        self.inlineWrites = Self.makeNonBlockingIfPipe(descriptor)
+        let thread = Thread { [self] in self.runBacklogWriter() }
         thread.name = "hyperstack-rpc.writer"
         thread.start()
     }
@@ -45,7 +56,22 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         guard !closing, !broken else { return }
         queue.append(frame)
         queuedBytes += frame.count
-        condition.broadcast()
+        drainIfIdle()
+    }
+
+    /// Holds frames back until the matching `uncork()`, so that everything produced while
+    /// handling one chunk of input is written together.
+    public func cork() {
+        condition.lock()
+        corkDepth += 1
+        condition.unlock()
+    }
+
+    public func uncork() {
+        condition.lock()
+        defer { condition.unlock() }
+        corkDepth -= 1
+        drainIfIdle()
     }
 
     /// Bytes waiting to be written.
@@ -71,6 +97,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         closing = true
+        corkDepth = 0
         condition.broadcast()
         while !finished {
             if !condition.wait(until: deadline) { return false }
@@ -78,62 +105,128 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         return true
     }
 
-    private func run() {
-        var batch: [[UInt8]] = []
-        var buffer: [UInt8] = []
-        while true {
-            condition.lock()
-            while queue.isEmpty && !closing { condition.wait() }
-            if queue.isEmpty {
-                finished = true
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
-            swap(&batch, &queue)
-            condition.unlock()
+    // MARK: - Writing
 
-            buffer.removeAll(keepingCapacity: true)
-            var written = 0
-            for frame in batch {
-                buffer.append(contentsOf: frame)
-                written += frame.count
-            }
-            batch.removeAll(keepingCapacity: true)
-            let ok = writeAll(buffer)
-
-            condition.lock()
-            queuedBytes -= written
-            if !ok {
-                broken = true
-                finished = true
-                queue.removeAll()
-                queuedBytes = 0
-            }
+    /// With the lock held: writes the queue from this thread if nobody else is writing,
+    /// the writer is not corked and the pipe was not full; otherwise leaves it queued.
+    private func drainIfIdle() {
+        guard corkDepth == 0, !writing, !queue.isEmpty else { return }
+        guard inlineWrites, !backlogged else {
             condition.broadcast()
+            return
+        }
+        writing = true
+        let bytes = takeQueue()
+        condition.unlock()
+        let outcome = write(bytes, waitWhenFull: false)
+        condition.lock()
+        writing = false
+        finish(bytes, outcome)
+    }
+
+    /// With the lock held: takes everything queued as one buffer (no copy for a single frame).
+    private func takeQueue() -> [UInt8] {
+        defer { queue.removeAll(keepingCapacity: true) }
+        if queue.count == 1 { return queue[0] }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(queuedBytes)
+        for frame in queue { bytes.append(contentsOf: frame) }
+        return bytes
+    }
+
+    /// With the lock held: accounts for a write and hands any rest to the writer thread.
+    private func finish(_ bytes: [UInt8], _ outcome: WriteOutcome) {
+        switch outcome {
+        case .complete:
+            queuedBytes -= bytes.count
+            if queue.isEmpty { backlogged = false }
+        case .full(let written):
+            queuedBytes -= written
+            queue.insert(Array(bytes[written...]), at: 0)
+            backlogged = true
+        case .broken:
+            broken = true
+            finished = true
+            queue.removeAll()
+            queuedBytes = 0
+        }
+        condition.broadcast()
+        if case .broken = outcome {
+            // Outside the lock: the handler may want to look at us.
             condition.unlock()
-            if !ok {
-                onBrokenPipe()
-                return
-            }
+            onBrokenPipe()
+            condition.lock()
         }
     }
 
-    /// Writes all of `bytes`, retrying short writes and EINTR. False on EPIPE or any other error.
-    private func writeAll(_ bytes: [UInt8]) -> Bool {
+    /// The writer thread: drains a backlog, waiting for the pipe to accept more, and does
+    /// every write when inline writes are off.
+    private func runBacklogWriter() {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            while !broken && (writing || queue.isEmpty || !(backlogged || !inlineWrites || closing)) {
+                if closing && queue.isEmpty && !writing { break }
+                condition.wait()
+            }
+            if broken { return }
+            if queue.isEmpty && !writing && closing {
+                finished = true
+                condition.broadcast()
+                return
+            }
+            writing = true
+            let bytes = takeQueue()
+            condition.unlock()
+            let outcome = write(bytes, waitWhenFull: true)
+            condition.lock()
+            writing = false
+            finish(bytes, outcome)
+            if broken { return }
+        }
+    }
+
+    private enum WriteOutcome {
+        case complete
+        /// The pipe is full; this many bytes went out.
+        case full(written: Int)
+        case broken
+    }
+
+    /// Writes `bytes`, retrying short writes and EINTR. When the pipe is full it either
+    /// waits for room (`waitWhenFull`) or reports how far it got.
+    private func write(_ bytes: [UInt8], waitWhenFull: Bool) -> WriteOutcome {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let result = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if result > 0 {
                     offset += result
-                } else if result < 0 && errno == EINTR {
                     continue
-                } else {
-                    return false
                 }
+                let error = errno
+                if result < 0 && error == EINTR { continue }
+                if result < 0 && (error == EAGAIN || error == EWOULDBLOCK) {
+                    guard waitWhenFull else { return .full(written: offset) }
+                    var pollEntry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&pollEntry, 1, -1)
+                    continue
+                }
+                return .broken
             }
-            return true
+            return .complete
         }
+    }
+
+    /// Sets O_NONBLOCK on pipes and sockets only: a terminal or file is shared with whoever
+    /// started us, and making it non-blocking would surprise them.
+    private static func makeNonBlockingIfPipe(_ descriptor: Int32) -> Bool {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return false }
+        let kind = status.st_mode & S_IFMT
+        guard kind == S_IFIFO || kind == S_IFSOCK else { return false }
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+        return true
     }
 }

@@ -62,7 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = Self.watchSignals { termination.request(.signal($0)) }
         InputPump().start(
             waitForCapacity: { writer.waitForCapacity() },
-            consume: { connection.receive($0) },
+            consume: { chunk in
+                // Answers produced while handling one chunk leave together, in one write.
+                writer.cork()
+                connection.receive(chunk)
+                writer.uncork()
+            },
             onEnd: { termination.request(.endOfInput) })
         logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(options.sandbox ? "embedded sandbox" : "http")"])
 

@@ -12,7 +12,7 @@ struct Upstream {
 
     let client: InfrahubAPIClient
     let store: KeyStore
-    private let httpTransport: AsyncHTTPTransport?
+    private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
     /// Builds everything. `onChange` receives every change of the key set.
     init(options: SharedOptions, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
@@ -33,7 +33,12 @@ struct Upstream {
         } else {
             let baseURL = options.baseURL ?? environment["HYPERSTACK_API_URL"] ?? Self.defaultBaseURL
             let connectTimeout = min(Duration.seconds(10), requestTimeout)
-            let http = try AsyncHTTPTransport(baseURL: baseURL, connectTimeout: connectTimeout, logger: logger)
+            // Checked now, so a bad URL fails at startup; built when the first request needs it.
+            _ = try AsyncHTTPTransport.validatedBaseURL(baseURL)
+            let http = LazyTransport {
+                // The URL was validated above, so this cannot throw.
+                try! AsyncHTTPTransport(baseURL: baseURL, connectTimeout: connectTimeout, logger: logger)
+            }
             transport = http
             httpTransport = http
             credential = try Self.credential(options: options, environment: environment)
@@ -56,7 +61,7 @@ struct Upstream {
     /// Stops polling and closes HTTP connections.
     func shutdown() async {
         await store.shutdown()
-        try? await httpTransport?.shutdown()
+        try? await httpTransport?.ifMade?.shutdown()
     }
 
     /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs Swift test suites under ThreadSanitizer and AddressSanitizer (+ LeakSanitizer).
+#
+#   Tests/Fuzz/sanitizers.sh [thread|address|all]      (default: all)
+#
+# Each sanitizer builds the package and its tests into its own scratch folder
+# (.build-tsan, .build-asan; gitignored), since every dependency must be instrumented
+# too; the first build is the slow part, later runs are incremental. The suites run are
+# those in $SANITIZER_FILTER (a `swift test --filter` regex), by default the ones that
+# exercise our own concurrency and memory handling without a network:
+#   JSONRPCTests (connection, framers, cancellation), JanssonJSONTests (the C boundary),
+#   APIKeyStoreTests (the cache actor, polling, coalescing).
+# Exits non-zero on any sanitizer report or test failure; reports are in the log printed.
+set -euo pipefail
+
+which="${1:-all}"
+filter="${SANITIZER_FILTER:-JSONRPCTests|JanssonJSONTests|APIKeyStoreTests}"
+swift_bin="${SWIFT:-swift}"
+cd "$(dirname "$0")/../.."
+
+run() {
+    local sanitizer="$1" scratch="$2"
+    local log="$scratch/sanitizer-test.log"
+    mkdir -p "$scratch"
+    local started=$SECONDS
+    echo "sanitizers: building tests with --sanitize=$sanitizer into $scratch" >&2
+    if ! "$swift_bin" build --build-tests --scratch-path "$scratch" --sanitize="$sanitizer" >"$scratch/build.log" 2>&1; then
+        tail -n 30 "$scratch/build.log" >&2
+        echo "sanitizers: the $sanitizer build failed; full log in $scratch/build.log" >&2
+        return 1
+    fi
+    local built=$SECONDS
+    echo "sanitizers: built in $((built - started)) s; running '$filter' under $sanitizer" >&2
+    # halt_on_error: the first report fails the run (a test "passing" after a race is not a pass).
+    # Swift's own crash backtracer is off: it would read memory the sanitizer guards.
+    local status=0
+    SWIFT_BACKTRACE=enable=no \
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+        ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=0 ${ASAN_OPTIONS:-}" \
+        "$swift_bin" test --skip-build --scratch-path "$scratch" --sanitize="$sanitizer" --filter "$filter" \
+        >"$log" 2>&1 || status=$?
+    grep -E -e 'WARNING: ThreadSanitizer' -e 'ERROR: (AddressSanitizer|LeakSanitizer)' -e 'SUMMARY:' "$log" | head -n 20 >&2 || true
+    grep -E -e '^(✔|✘|􁁛|􀢄) Test run with' -e 'Executed [0-9]+ tests' "$log" | tail -n 2 >&2 || true
+    if [[ $status -ne 0 ]]; then
+        echo "sanitizers: $sanitizer FAILED (exit $status) after $((SECONDS - started)) s; full log in $log" >&2
+        return 1
+    fi
+    echo "sanitizers: $sanitizer passed in $((SECONDS - built)) s of tests, $((SECONDS - started)) s in all"
+}
+
+case "$which" in
+    thread) run thread .build-tsan ;;
+    address) run address .build-asan ;;
+    all) run thread .build-tsan && run address .build-asan ;;
+    *) echo "usage: $0 [thread|address|all]" >&2; exit 2 ;;
+esac
