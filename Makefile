@@ -10,7 +10,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --n
 RPC_BIN := .build/debug/hyperstack-rpc
 SANDBOX_BIN := .build/debug/hyperstack-sandbox
 
-.PHONY: demo test build system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
+.PHONY: release demo test build fuzz sanitizers soak system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
 
 ## The main job: a scripted session against the embedded sandbox.
 demo: system-deps build
@@ -22,6 +22,10 @@ test: system-deps test-deps build
 
 build: system-deps
 	$(SWIFT) build
+
+## The binaries as we ship them: optimised, with the Swift runtime linked in statically.
+release: system-deps
+	$(SWIFT) build -c release --static-swift-stdlib
 
 ## Build dependencies: Jansson and pkg-config, installed only when missing.
 system-deps:
@@ -63,6 +67,16 @@ client-tests:
 	cd clients/node && HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) node --test
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/shell/test_shell.sh
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/neovim/test/run.sh
+
+## Longer runs of the reliability suites (documented in the README's Reliability section).
+soak: system-deps test-deps release
+	Tests/Reliability/run_long.sh
+
+fuzz: system-deps
+	Tests/Fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
+sanitizers: system-deps
+	Tests/Fuzz/sanitizers.sh all
 
 ## The benchmark table (release build, peers from PyPI); the smoke mode only checks the harness runs.
 bench: system-deps

@@ -107,21 +107,24 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
 
     // MARK: - Writing
 
-    /// With the lock held: writes the queue from this thread if nobody else is writing,
-    /// the writer is not corked and the pipe was not full; otherwise leaves it queued.
+    /// With the lock held: writes the queue from this thread while nobody else is writing,
+    /// the writer is not corked and the pipe has room; otherwise leaves it queued for
+    /// whoever will write next (the uncorking reader, or the backlog thread). Frames other
+    /// threads add while this thread writes are written by this thread too, before it returns.
     private func drainIfIdle() {
-        guard corkDepth == 0, !writing, !queue.isEmpty else { return }
-        guard inlineWrites, !backlogged else {
-            condition.broadcast()
-            return
+        while corkDepth == 0, !writing, !queue.isEmpty, !broken {
+            guard inlineWrites, !backlogged else {
+                condition.broadcast()
+                return
+            }
+            writing = true
+            let bytes = takeQueue()
+            condition.unlock()
+            let outcome = write(bytes, waitWhenFull: false)
+            condition.lock()
+            writing = false
+            finish(bytes, outcome)
         }
-        writing = true
-        let bytes = takeQueue()
-        condition.unlock()
-        let outcome = write(bytes, waitWhenFull: false)
-        condition.lock()
-        writing = false
-        finish(bytes, outcome)
     }
 
     /// With the lock held: takes everything queued as one buffer (no copy for a single frame).

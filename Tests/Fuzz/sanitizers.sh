@@ -37,6 +37,7 @@ run() {
     SWIFT_BACKTRACE=enable=no \
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
         ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=0 ${ASAN_OPTIONS:-}" \
+        LSAN_OPTIONS="suppressions=$PWD/Tests/Fuzz/lsan-suppressions.txt ${LSAN_OPTIONS:-}" \
         "$swift_bin" test --skip-build --scratch-path "$scratch" --sanitize="$sanitizer" --filter "$filter" \
         >"$log" 2>&1 || status=$?
     grep -E -e 'WARNING: ThreadSanitizer' -e 'ERROR: (AddressSanitizer|LeakSanitizer)' -e 'SUMMARY:' "$log" | head -n 20 >&2 || true
