@@ -31,6 +31,9 @@ import pytest
 SEED = int(os.environ.get("HYPERSTACK_FUZZ_SEED", "20261127"))
 FRAMES = int(os.environ.get("HYPERSTACK_FUZZ_FRAMES", "100000"))
 BURST = 2000
+# With HYPERSTACK_FUZZ_DUMP=DIR, a process whose count is off leaves its frames and the
+# messages it got there, for working out which frame went unanswered.
+DUMP_DIR = os.environ.get("HYPERSTACK_FUZZ_DUMP")
 BIG_BATCH = 10_000
 MAX_MESSAGE = 16384  # --max-message-bytes of the fuzzed processes: oversized frames stay cheap
 
@@ -489,6 +492,7 @@ def drive(rpc, stream, frames: int, factory: FrameFactory, burst_size: int = BUR
     """Sends `frames` frames in bursts, pinging after each; returns the figures."""
     expected = count_answers(rpc)  # answers already received were due too
     sent = 0
+    kept: list = []
     started = time.monotonic()
     while sent < frames:
         burst = bytearray()
@@ -497,6 +501,8 @@ def drive(rpc, stream, frames: int, factory: FrameFactory, burst_size: int = BUR
             data, answers = stream.frame()
             burst += data
             expected += answers
+            if DUMP_DIR:
+                kept.append((data, answers))
         for request_id, method in factory.methods.items():
             rpc.methods_by_id[json.dumps(request_id)] = method
         factory.methods.clear()
@@ -515,10 +521,26 @@ def drive(rpc, stream, frames: int, factory: FrameFactory, burst_size: int = BUR
     time.sleep(0.2)  # anything extra would show up now
     answered = count_answers(rpc)
     rpc.check_clean()
+    if answered != expected and DUMP_DIR:
+        dump(rpc, kept)
     assert answered == expected, f"{answered} answers for {expected} due (seed {SEED})"
     Budget.frames += frames
     Budget.processes += 1
     return {"frames": frames, "answers": answered, "seconds": round(time.monotonic() - started, 1)}
+
+
+def dump(rpc, frames: list) -> None:
+    os.makedirs(DUMP_DIR, exist_ok=True)
+    stem = os.path.join(DUMP_DIR, f"fuzz-{rpc.proc.pid}")
+    with open(stem + ".frames", "w") as out:
+        for data, answers in frames:
+            out.write(json.dumps({"answers": answers, "data": data.decode("latin-1")}) + "\n")
+    with open(stem + ".arrived", "w") as out:
+        for message in rpc.arrived:
+            out.write(json.dumps(message) + "\n")
+    with open(stem + ".stderr", "wb") as out:
+        out.write(bytes(rpc.stderr))
+    print(f"\nfuzz: frames and answers of the failing process are in {stem}.*")
 
 
 def split(total: int) -> tuple[int, int, int]:
