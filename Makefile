@@ -10,7 +10,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --n
 RPC_BIN := .build/debug/hyperstack-rpc
 SANDBOX_BIN := .build/debug/hyperstack-sandbox
 
-.PHONY: release demo test build fuzz sanitizers soak system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
+.PHONY: release demo test build fuzz fuzz-short sanitizers sanitizers-short soak system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
 
 ## The main job: a scripted session against the embedded sandbox.
 demo: system-deps build
@@ -18,7 +18,7 @@ demo: system-deps build
 
 ## Every test: Swift units, end-to-end over pipes and HTTP, the clients, the bench harness.
 test: system-deps test-deps build
-	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests bench-smoke
+	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests fuzz-short sanitizers-short bench-smoke
 
 build: system-deps
 	$(SWIFT) build
@@ -77,6 +77,15 @@ fuzz: system-deps
 
 sanitizers: system-deps
 	Tests/Fuzz/sanitizers.sh all
+
+## In `make test`: the seed corpus replayed, 30 s of libFuzzer, and ThreadSanitizer over the
+## JSON, JSON-RPC and key-store suites (AddressSanitizer runs in `make sanitizers`).
+fuzz-short:
+	.build/debug/hyperstack-rpc-fuzz Tests/Fuzz/corpus Tests/Fuzz/regressions
+	Tests/Fuzz/run.sh 30
+
+sanitizers-short:
+	Tests/Fuzz/sanitizers.sh thread
 
 ## The benchmark table (release build, peers from PyPI); the smoke mode only checks the harness runs.
 bench: system-deps

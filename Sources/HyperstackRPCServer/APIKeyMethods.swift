@@ -11,6 +11,10 @@ public struct APIKeyMethods: Sendable {
     private let store: KeyStore
     private let listCache = ListResultCache()
 
+    /// Shortest polling interval accepted: anything faster would spin and eat the
+    /// upstream rate limit, and nanosecond values would round to "off".
+    public static let minimumPollInterval = 0.1
+
     public init(store: KeyStore) {
         self.store = store
     }
@@ -64,6 +68,11 @@ public struct APIKeyMethods: Sendable {
         table.register("apiKeys.watch") { params, _ in
             let reader = try ParamsReader(params, method: "apiKeys.watch")
             let interval = try reader.requiredSeconds("interval")
+            guard interval == 0 || interval >= Self.minimumPollInterval else {
+                throw RPCError.invalidParams(
+                    field: "interval",
+                    reason: "must be 0 (off) or at least \(Self.minimumPollInterval) seconds")
+            }
             await store.setPollInterval(interval > 0 ? Duration(checkedSeconds: interval) : nil)
             return .json(["interval": interval == interval.rounded() ? .int(Int64(interval)) : .double(interval)])
         }

@@ -57,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             sink: writer,
             logger: logger,
             hooks: hooks)
-        notifier.connect { method, params in connection.notify(method, params: params) }
+        // Weak: the connection owns the method table, which owns the store, which owns this.
+        notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
 
         let signals = Self.watchSignals { termination.request(.signal($0)) }
         InputPump().start(

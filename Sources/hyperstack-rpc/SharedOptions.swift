@@ -1,4 +1,5 @@
 import ArgumentParser
+import HyperstackRPCServer
 import JSONRPC
 import Logging
 
@@ -42,7 +43,9 @@ struct SharedOptions: ParsableArguments {
 
     mutating func validate() throws {
         guard cacheTTL >= 0, cacheTTL.isFinite else { throw ValidationError("--cache-ttl must be zero or more seconds") }
-        guard pollInterval >= 0, pollInterval.isFinite else { throw ValidationError("--poll-interval must be zero or more seconds") }
+        guard pollInterval == 0 || (pollInterval >= APIKeyMethods.minimumPollInterval && pollInterval.isFinite) else {
+            throw ValidationError("--poll-interval must be 0 (off) or at least \(APIKeyMethods.minimumPollInterval) seconds")
+        }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be more than zero seconds") }
         guard rateLimit >= 1 else { throw ValidationError("--rate-limit must be at least 1 request per minute") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }

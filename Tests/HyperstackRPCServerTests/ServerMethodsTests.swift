@@ -32,7 +32,7 @@ final class ServerHarness: Sendable {
             methods: ServerMethods.table(store: store, includeTestMethods: false),
             sink: frames, logger: logger)
         let connection = connection
-        notifier.connect { method, params in connection.notify(method, params: params) }
+        notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
     }
 
     /// Sends one request and returns every message written until its response, in order.
@@ -148,6 +148,11 @@ final class FrameCollector: FrameSink {
         #expect(try await harness.response("apiKeys.watch", ["interval": 2], id: 1)["result"] == ["interval": 2])
         #expect(try await harness.response("apiKeys.watch", ["interval": 0.5], id: 2)["result"] == ["interval": 0.5])
         #expect(try await harness.response("apiKeys.watch", ["interval": 0], id: 3)["result"] == ["interval": 0])
+        // Faster than the minimum would spin; tiny values would round to "off".
+        for (id, tiny) in [(4, 0.05), (5, 1e-9)] as [(Int64, Double)] {
+            let refused = try await harness.response("apiKeys.watch", ["interval": .double(tiny)], id: id)
+            #expect(refused["error"]?["code"] == -32602)
+        }
     }
 
     @Test(arguments: [
