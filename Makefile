@@ -78,14 +78,14 @@ fuzz: system-deps
 sanitizers: system-deps
 	Tests/Fuzz/sanitizers.sh all
 
-## In `make test`: the seed corpus replayed, 30 s of libFuzzer, and ThreadSanitizer over the
-## JSON, JSON-RPC and key-store suites (AddressSanitizer runs in `make sanitizers`).
+## In `make test`: the seed corpus replayed, 30 s of libFuzzer, and the JSON, JSON-RPC and
+## key-store suites under ThreadSanitizer and AddressSanitizer (each a build of its own).
 fuzz-short:
 	.build/debug/hyperstack-rpc-fuzz Tests/Fuzz/corpus Tests/Fuzz/regressions
 	Tests/Fuzz/run.sh 30
 
 sanitizers-short:
-	Tests/Fuzz/sanitizers.sh thread
+	Tests/Fuzz/sanitizers.sh all
 
 ## The benchmark table (release build, peers from PyPI); the smoke mode only checks the harness runs.
 bench: system-deps
