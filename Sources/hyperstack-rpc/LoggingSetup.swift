@@ -26,10 +26,9 @@ enum LoggingSetup {
 
 /// Appends whole log lines to a file opened with mode 0600.
 ///
-/// `@unchecked Sendable` is safe: the only state is the file descriptor, which never
-/// changes, and each line goes out in one `write` on an `O_APPEND` descriptor, which
-/// the kernel keeps whole.
-final class LogFileSink: @unchecked Sendable {
+/// Each line goes out in one `write` on an `O_APPEND` descriptor, which the kernel keeps
+/// whole, so threads logging at once never interleave within a line.
+final class LogFileSink: Sendable {
     private let descriptor: Int32
 
     init(path: String) throws {
