@@ -23,14 +23,14 @@ public struct APIKeyMethods: Sendable {
     public func register(in table: inout MethodTable) {
         let store = store
         let listCache = listCache
-        table.register("apiKeys.list") { params, _ in
-            let reader = try ParamsReader(params, method: "apiKeys.list")
-            let refresh = try reader.optionalBool("refresh") ?? false
-            let maxAge = try reader.optionalSeconds("maxAge").map(Duration.init(checkedSeconds:))
-            // A fresh cache answers synchronously, without entering the store's actor.
-            if !refresh, let cached = store.cachedList(maxAge: maxAge) {
-                return .serialized(try listCache.serializedResult(for: cached))
-            }
+        // A fresh cache answers inline on the reader thread: no task, no actor.
+        table.register("apiKeys.list") { params in
+            let request = try ListRequest(params)
+            guard !request.refresh, let cached = store.cachedList(maxAge: request.maxAge) else { return nil }
+            return .serialized(try listCache.serializedResult(for: cached))
+        } handler: { params, _ in
+            let request = try ListRequest(params)
+            let (refresh, maxAge) = (request.refresh, request.maxAge)
             let outcome = try await Self.upstream { () throws(InfrahubError) in
                 try await store.list(refresh: refresh, maxAge: maxAge)
             }
@@ -75,6 +75,18 @@ public struct APIKeyMethods: Sendable {
             }
             await store.setPollInterval(interval > 0 ? Duration(checkedSeconds: interval) : nil)
             return .json(["interval": interval == interval.rounded() ? .int(Int64(interval)) : .double(interval)])
+        }
+    }
+
+    /// `apiKeys.list` params.
+    private struct ListRequest {
+        let refresh: Bool
+        let maxAge: Duration?
+
+        init(_ params: JSON?) throws(RPCError) {
+            let reader = try ParamsReader(params, method: "apiKeys.list")
+            refresh = try reader.optionalBool("refresh") ?? false
+            maxAge = try reader.optionalSeconds("maxAge").map(Duration.init(checkedSeconds:))
         }
     }
 

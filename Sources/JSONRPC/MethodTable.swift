@@ -4,13 +4,24 @@ import JanssonJSON
 /// any other error becomes a generic -32603, so internal details never leak.
 public typealias RPCMethodHandler = @Sendable (_ params: JSON?, _ context: RequestContext) async throws -> RPCResult
 
+/// Answers a request on the spot when it can, without starting a task: returns the
+/// result, throws like a handler, or returns `nil` to fall through to the async handler.
+/// It runs on the reader thread, so it must never block; a cache lookup is its job.
+public typealias RPCImmediateHandler = @Sendable (_ params: JSON?) throws -> RPCResult?
+
 /// Handles one notification. It cannot fail visibly: notifications are never answered.
 public typealias RPCNotificationHandler = @Sendable (_ params: JSON?) async -> Void
 
 /// The methods a connection serves, by name. The lifecycle methods (`initialize`,
 /// `initialized`, `shutdown`, `exit`) and `$/` methods are built into the connection.
 public struct MethodTable: Sendable {
-    private(set) var requests: [String: RPCMethodHandler] = [:]
+    /// A registered request method: its async handler and an optional synchronous fast path.
+    struct RequestMethod: Sendable {
+        let immediate: RPCImmediateHandler?
+        let handler: RPCMethodHandler
+    }
+
+    private(set) var requests: [String: RequestMethod] = [:]
     private(set) var notifications: [String: RPCNotificationHandler] = [:]
 
     public init() {}
@@ -18,7 +29,16 @@ public struct MethodTable: Sendable {
     /// Registers a request handler, replacing any earlier one of the same name. A
     /// notification naming this method runs the handler too, and its outcome is dropped.
     public mutating func register(_ method: String, handler: @escaping RPCMethodHandler) {
-        requests[method] = handler
+        requests[method] = RequestMethod(immediate: nil, handler: handler)
+    }
+
+    /// Registers a request handler with a synchronous fast path. The connection tries
+    /// `immediate` first and answers inline, with no task, when it returns a result; it
+    /// starts `handler` only when `immediate` returns `nil`. Both must agree on the result.
+    public mutating func register(
+        _ method: String, immediate: @escaping RPCImmediateHandler, handler: @escaping RPCMethodHandler
+    ) {
+        requests[method] = RequestMethod(immediate: immediate, handler: handler)
     }
 
     /// Registers a notification handler, replacing any earlier one of the same name.

@@ -5,11 +5,12 @@ import Synchronization
 /// One JSON-RPC 2.0 peer connection, driven purely by bytes: the transport calls
 /// `receive` with whatever it read and writes out the frames given to the sink.
 ///
-/// Requests run concurrently, one task each, so replies may come out of order. Each task
-/// starts immediately on the reader thread and leaves it at its first suspension: a
-/// handler that answers without awaiting costs no thread hop (the fast path for cached
-/// results), and one that awaits carries on in the global pool. The lifecycle rules are the lenient LSP ones: `initialize` is optional but, when sent,
-/// must come first; after `shutdown` every request is refused; `exit` reports the exit
+/// A method with a synchronous fast path (a cache lookup) is answered inline on the
+/// reader thread, with no task at all. Other requests run concurrently, one task each, so
+/// replies may come out of order. Each task starts immediately on the reader thread and
+/// leaves it at its first suspension: a handler that answers without awaiting costs no
+/// thread hop, and one that awaits carries on in the global pool. The lifecycle rules are
+/// the lenient LSP ones: `initialize` is optional but, when sent, must come first; after `shutdown` every request is refused; `exit` reports the exit
 /// code. `$/cancelRequest` is handled the moment it is read, ahead of queued work.
 public final class RPCConnection: Sendable {
     private let configuration: ConnectionConfiguration
@@ -231,11 +232,42 @@ public final class RPCConnection: Sendable {
         case .proceed:
             if request.method == "$/ping" {
                 deliver(.success(id: request.id, result: emptyObject), to: destination)
-            } else if let handler = methods.requests[request.method] {
-                run(request, role: .waitsForInitialize, destination: destination, handler: handler)
+            } else if let method = methods.requests[request.method] {
+                if let immediate = method.immediate, answerImmediately(request, with: immediate, to: destination) {
+                    return
+                }
+                run(request, role: .waitsForInitialize, destination: destination, handler: method.handler)
             } else {
                 deliver(.failure(id: request.id, error: .methodNotFound(request.method)), to: destination)
             }
+        }
+    }
+
+    /// Tries a method's synchronous fast path; true when it answered. Skipped while an
+    /// `initialize` is still running, since work received meanwhile must wait for it.
+    private func answerImmediately(
+        _ request: RPCRequest, with immediate: RPCImmediateHandler, to destination: ResponseDestination
+    ) -> Bool {
+        guard lifecycleGate() == nil else { return false }
+        let outcome: Result<RPCResult, any Error>
+        do {
+            guard let result = try immediate(request.params) else { return false }
+            outcome = .success(result)
+        } catch {
+            outcome = .failure(error)
+        }
+        deliver(envelope(for: outcome, id: request.id, method: request.method), to: destination)
+        return true
+    }
+
+    /// The running `initialize` task that ordinary work must wait for, if any; drops the
+    /// gate once that task has finished.
+    private func lifecycleGate() -> Task<Void, Never>? {
+        lifecycle.withLock { state in
+            if state.initializeGate != nil, initializeFinished.load(ordering: .acquiring) {
+                state.initializeGate = nil
+            }
+            return state.initializeGate
         }
     }
 
@@ -297,7 +329,7 @@ public final class RPCConnection: Sendable {
         default:
             if let handler = methods.notifications[notification.method] {
                 launch(role: .waitsForInitialize) { await handler(notification.params) }
-            } else if let handler = methods.requests[notification.method] {
+            } else if let handler = methods.requests[notification.method]?.handler {
                 // A notification is a request whose answer nobody wants: run it, drop the outcome.
                 let context = RequestContext(id: nil, method: notification.method, cancellation: nil, connection: self)
                 launch(role: .waitsForInitialize) {
@@ -332,15 +364,7 @@ public final class RPCConnection: Sendable {
         destination: ResponseDestination? = nil,
         _ work: @escaping @Sendable () async -> Void
     ) {
-        var gate: Task<Void, Never>?
-        if role == .waitsForInitialize {
-            gate = lifecycle.withLock { state in
-                if state.initializeGate != nil, initializeFinished.load(ordering: .acquiring) {
-                    state.initializeGate = nil
-                }
-                return state.initializeGate
-            }
-        }
+        let gate = role == .waitsForInitialize ? lifecycleGate() : nil
         if role == .initialize { initializeFinished.store(false, ordering: .relaxed) }
         pending.add(1, ordering: .sequentiallyConsistent)
         let body: @Sendable () async -> Void = { [self, gate] in

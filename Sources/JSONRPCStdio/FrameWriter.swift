@@ -34,13 +34,18 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var broken = false
+    /// Threads blocked in `waitForCapacity` or `flushAndClose`. Progress is broadcast only
+    /// when someone waits for it, so an inline write never wakes an idle thread.
+    private var waiters = 0
     private let highWaterMark: Int
+    /// Bytes a cork may hold back: a pipe buffer's worth.
+    static let corkLimit = 64 << 10
     private let onBrokenPipe: @Sendable () -> Void
 
     /// - Parameters:
     ///   - highWaterMark: queued bytes above which `waitForCapacity()` blocks the reader.
     ///   - onBrokenPipe: called once when the reader of our output has gone away.
-    public init(descriptor: Int32, highWaterMark: Int = 1 << 20, onBrokenPipe: @escaping @Sendable () -> Void) {
+    public init(descriptor: Int32, highWaterMark: Int = 256 << 10, onBrokenPipe: @escaping @Sendable () -> Void) {
         self.descriptor = descriptor
         self.highWaterMark = highWaterMark
         self.onBrokenPipe = onBrokenPipe
@@ -60,7 +65,8 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     }
 
     /// Holds frames back until the matching `uncork()`, so that everything produced while
-    /// handling one chunk of input is written together.
+    /// handling one chunk of input is written together; once `corkLimit` bytes are held
+    /// they go out anyway, so a cork never costs memory.
     public func cork() {
         condition.lock()
         corkDepth += 1
@@ -87,7 +93,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while queuedBytes > highWaterMark && !broken && !finished {
-            condition.wait()
+            waitForProgress()
         }
     }
 
@@ -100,9 +106,19 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         corkDepth = 0
         condition.broadcast()
         while !finished {
-            if !condition.wait(until: deadline) { return false }
+            waiters += 1
+            let signalled = condition.wait(until: deadline)
+            waiters -= 1
+            if !signalled { return false }
         }
         return true
+    }
+
+    /// With the lock held: waits for the next broadcast, announced through `waiters`.
+    private func waitForProgress() {
+        waiters += 1
+        condition.wait()
+        waiters -= 1
     }
 
     // MARK: - Writing
@@ -112,7 +128,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     /// whoever will write next (the uncorking reader, or the backlog thread). Frames other
     /// threads add while this thread writes are written by this thread too, before it returns.
     private func drainIfIdle() {
-        while corkDepth == 0, !writing, !queue.isEmpty, !broken {
+        while corkDepth == 0 || queuedBytes >= Self.corkLimit, !writing, !queue.isEmpty, !broken {
             guard inlineWrites, !backlogged else {
                 condition.broadcast()
                 return
@@ -153,7 +169,11 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
             queue.removeAll()
             queuedBytes = 0
         }
-        condition.broadcast()
+        // The backlog thread needs waking only to take over a full pipe or to finish a close;
+        // a completed inline write wakes nobody unless someone waits for capacity or the close.
+        if waiters > 0 || backlogged || closing || broken || !inlineWrites {
+            condition.broadcast()
+        }
         if case .broken = outcome {
             // Outside the lock: the handler may want to look at us.
             condition.unlock()

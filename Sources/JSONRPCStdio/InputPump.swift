@@ -9,15 +9,20 @@ import Musl
 /// Reads a file descriptor on a dedicated thread and hands each chunk to a consumer.
 ///
 /// Blocking reads on a thread of their own keep the cooperative pool free for request
-/// handlers. Before each read the pump asks `waitForCapacity` to return, which is how a
-/// backed-up writer slows the reader down instead of letting queued output grow without bound.
+/// handlers. A read takes up to `chunkSize` bytes, but the consumer gets them in slices of
+/// at most `sliceSize`, and before each slice the pump asks `waitForCapacity` to return.
+/// That is how a backed-up writer slows the reader down: one 64 KiB read of small
+/// pipelined requests would otherwise produce megabytes of answers before anyone checked.
 public final class InputPump: Sendable {
     private let descriptor: Int32
     private let chunkSize: Int
+    private let sliceSize: Int
 
-    public init(descriptor: Int32 = STDIN_FILENO, chunkSize: Int = 64 << 10) {
+    public init(descriptor: Int32 = STDIN_FILENO, chunkSize: Int = 64 << 10, sliceSize: Int = 4 << 10) {
+        precondition(chunkSize > 0 && sliceSize > 0, "InputPump needs positive chunk and slice sizes")
         self.descriptor = descriptor
         self.chunkSize = chunkSize
+        self.sliceSize = sliceSize
     }
 
     /// Starts the reading thread.
@@ -32,6 +37,7 @@ public final class InputPump: Sendable {
     ) {
         let descriptor = descriptor
         let chunkSize = chunkSize
+        let sliceSize = sliceSize
         let thread = Thread {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
             defer { buffer.deallocate() }
@@ -39,7 +45,13 @@ public final class InputPump: Sendable {
                 waitForCapacity()
                 let count = read(descriptor, buffer.baseAddress, chunkSize)
                 if count > 0 {
-                    consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                    var start = 0
+                    while start < count {
+                        if start > 0 { waitForCapacity() }
+                        let end = min(start + sliceSize, count)
+                        consume(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+                        start = end
+                    }
                 } else if count < 0 && errno == EINTR {
                     continue
                 } else {

@@ -14,6 +14,12 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     public init() { members = [] }
 
+    /// An empty object with room for `capacity` members.
+    public init(capacity: Int) {
+        members = []
+        members.reserveCapacity(capacity)
+    }
+
     public init(_ pairs: some Sequence<(String, JSON)>) {
         members = []
         for (key, value) in pairs { self[key] = value }

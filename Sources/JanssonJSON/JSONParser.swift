@@ -100,7 +100,7 @@ extension JSON {
             return .array(elements)
         case JSON_OBJECT:
             guard depth < maxDepth else { throw tooDeep(maxDepth) }
-            var object = JSONObject()
+            var object = JSONObject(capacity: json_object_size(node))
             var iterator = cjansson_object_iter(node)
             while let current = iterator {
                 let keyLength = cjansson_object_iter_key_len(current)

@@ -64,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         InputPump().start(
             waitForCapacity: { writer.waitForCapacity() },
             consume: { chunk in
-                // Answers produced while handling one chunk leave together, in one write.
+                // Answers produced while handling one slice of input leave together, in one write.
                 writer.cork()
                 connection.receive(chunk)
                 writer.uncork()

@@ -1,8 +1,7 @@
-"""The synchronous client: one background thread reads the server, callers block on futures."""
+"""The synchronous client: one background thread reads the server, callers block until it hands them their answer."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
 import logging
 import queue
@@ -32,6 +31,45 @@ __all__ = ["Client", "ChangeStream"]
 log = logging.getLogger("hyperstack_rpc")
 
 _END = object()  # queued to a ChangeStream when the client closes
+
+
+class _PendingCall:
+    """One call waiting for its answer: a lock the reader thread releases once, when it resolves the call.
+
+    Lighter than a ``concurrent.futures.Future`` (no condition variable, no callbacks),
+    which matters when a cached answer takes a few microseconds to arrive. Whoever pops
+    the call from ``Client._pending`` resolves it, so it is resolved exactly once.
+    """
+
+    __slots__ = ("method", "_done", "_result", "_error")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._result: Any = None
+        self._error: Optional[BaseException] = None
+
+    def resolve(self, result: Any) -> None:
+        self._result = result
+        self._done.release()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.release()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        """True once resolved; False if ``timeout`` seconds passed first (``None``: wait for ever)."""
+        if self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+            self._done.release()  # later waits return at once
+            return True
+        return False
+
+    def outcome(self) -> Any:
+        """The result, or raise the error; only after ``wait`` returned True."""
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class Client:
@@ -84,7 +122,7 @@ class Client:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._pending: Dict[int, Tuple[str, "concurrent.futures.Future[Any]"]] = {}
+        self._pending: Dict[int, _PendingCall] = {}
         self._abandoned: Set[int] = set()
         self._streams: Set[ChangeStream] = set()
         self._failure: Optional[Callable[[], HyperstackError]] = None
@@ -196,8 +234,8 @@ class Client:
             pending = list(self._pending.values())
             self._pending.clear()
             streams = list(self._streams)
-        for method, future in pending:
-            future.set_exception(ClientClosed(f"the client was closed while {method} was pending"))
+        for call in pending:
+            call.fail(ClientClosed(f"the client was closed while {call.method} was pending"))
         for stream in streams:
             stream._push(_END)
         for pipe in (self._stdout, self._stderr):
@@ -227,25 +265,24 @@ class Client:
         if threading.current_thread() is self._reader:
             raise RuntimeError("a notification callback cannot call the client: it runs on the thread that reads answers")
         wait = self._default_timeout if timeout is None else timeout
-        future: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
+        call = _PendingCall(method)
         with self._lock:
             self._check_usable(method)
             request_id = next(self._ids)
-            self._pending[request_id] = (method, future)
+            self._pending[request_id] = call
         message: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = params
         self._send(message)
-        try:
-            return future.result(timeout=wait)
-        except concurrent.futures.TimeoutError:
-            pass
+        if call.wait(wait):
+            return call.outcome()
         with self._lock:
             still_pending = self._pending.pop(request_id, None) is not None
             if still_pending:
                 self._abandoned.add(request_id)
         if not still_pending:  # the answer (or the server's death) won the race
-            return future.result()
+            call.wait(None)
+            return call.outcome()
         try:
             self.notify("$/cancelRequest", {"id": request_id})
         except HyperstackError:
@@ -290,21 +327,29 @@ class Client:
 
     def _read_frame(self) -> Optional[Dict[str, Any]]:
         header = bytearray()
+        # The server's own header is exactly one canonical line; its length is read off
+        # directly, and anything else goes through the general header parser.
+        canonical_length: Optional[int] = None
         while True:
             line = self._stdout.readline(MAX_HEADER_BYTES + 1)
             if not line:
                 if header:
                     raise ProtocolError(f"the server's output ended inside a frame header: {bytes(header)!r}")
                 return None
-            if line.strip() == b"":
+            if line == b"\r\n" or line.strip() == b"":
                 if header:
                     break
                 continue
-            check_header_line(line)
+            digits = line[16:-2]
+            if not header and line.startswith(b"Content-Length: ") and line.endswith(b"\r\n") and digits.isdigit():
+                canonical_length = int(digits)
+            else:
+                check_header_line(line)
+                canonical_length = None
             header += line
             if len(header) > MAX_HEADER_BYTES:
                 raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(header[:200])!r}…")
-        length = content_length(bytes(header))
+        length = canonical_length if canonical_length is not None else content_length(bytes(header))
         body = self._stdout.read(length)
         if len(body) < length:
             raise ProtocolError(f"the server's output ended {length - len(body)} bytes short of a {length}-byte message")
@@ -350,8 +395,8 @@ class Client:
             self._pending.clear()
             streams = list(self._streams)
         self._disconnected.set()
-        for _method, future in pending:
-            future.set_exception(failure())
+        for call in pending:
+            call.fail(failure())
         for stream in streams:
             stream._push(failure())
 
@@ -387,14 +432,13 @@ class Client:
         if entry is None:
             log.warning("ignoring a response to unknown request id %r: %r", request_id, message)
             return
-        _method, future = entry
         if "error" in message:
             try:
-                future.set_exception(error_from_response(message["error"]))
+                entry.fail(error_from_response(message["error"]))
             except ProtocolError as exc:
-                future.set_exception(exc)
+                entry.fail(exc)
         else:
-            future.set_result(message["result"])
+            entry.resolve(message["result"])
 
     def _drain_stderr(self) -> None:
         read1 = getattr(self._stderr, "read1", self._stderr.read)

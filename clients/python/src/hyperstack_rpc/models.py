@@ -34,6 +34,9 @@ class ApiKey:
     @classmethod
     def from_json(cls, value: Any, where: str = "key") -> "ApiKey":
         """Parse a protocol ``ApiKey`` object."""
+        fast = _well_formed_key(value)
+        if fast is not None:
+            return fast
         obj = _object(value, where)
         key_id = _int(obj, "id", where)
         name = _str(obj, "name", where)
@@ -86,7 +89,7 @@ class KeyList:
         obj = _object(value, "result")
         keys = _array(obj, "keys", "result")
         return cls(
-            keys=tuple(ApiKey.from_json(k, f"result.keys[{i}]") for i, k in enumerate(keys)),
+            keys=_parse_keys(keys, "result.keys"),
             revision=_int(obj, "revision", "result"),
             fetched_at=parse_timestamp(_str(obj, "fetchedAt", "result"), "result.fetchedAt"),
             from_cache=_bool(obj, "fromCache", "result"),
@@ -135,12 +138,57 @@ class KeyChange:
         return cls(
             revision=_int(obj, "revision", "params"),
             cause=cause,
-            added=tuple(ApiKey.from_json(k, f"params.added[{i}]") for i, k in enumerate(_array(obj, "added", "params"))),
-            updated=tuple(
-                ApiKey.from_json(k, f"params.updated[{i}]") for i, k in enumerate(_array(obj, "updated", "params"))
-            ),
+            added=_parse_keys(_array(obj, "added", "params"), "params.added"),
+            updated=_parse_keys(_array(obj, "updated", "params"), "params.updated"),
             removed=tuple(removed),
         )
+
+
+def _parse_keys(values: List[Any], where: str) -> Tuple[ApiKey, ...]:
+    """Parse an array of ``ApiKey`` objects; ``where`` names the array in error messages."""
+    keys = []
+    for value in values:
+        key = _well_formed_key(value)
+        if key is None:
+            # The slow path names the exact element and field that is wrong.
+            key = ApiKey.from_json(value, f"{where}[{len(keys)}]")
+        keys.append(key)
+    return tuple(keys)
+
+
+_KEY_FIELDS = frozenset(("id", "name", "description", "createdAt", "maskedKey"))
+
+
+def _well_formed_key(value: Any) -> Optional[ApiKey]:
+    """The fast path of ``ApiKey.from_json``: a key exactly as the server sends it, or None.
+
+    Listing twenty keys is the hot path of every client, so the common, valid shape is
+    checked in one go; anything unusual (or wrong) falls back to the field-by-field
+    parser, which says precisely what is wrong.
+    """
+    if type(value) is not dict or not _KEY_FIELDS.issubset(value):
+        return None
+    key_id = value["id"]
+    name = value["name"]
+    description = value["description"]
+    created = value["createdAt"]
+    masked = value["maskedKey"]
+    if (
+        type(key_id) is not int
+        or type(name) is not str
+        or (description is not None and type(description) is not str)
+        or (masked is not None and type(masked) is not str)
+    ):
+        return None
+    if created is None:
+        created_at = None
+    elif type(created) is str and len(created) == 20 and created[10] == "T" and created[19] == "Z":
+        created_at = _parse_canonical(created)
+        if created_at is None:
+            return None
+    else:
+        return None
+    return ApiKey(id=key_id, name=name, description=description, created_at=created_at, masked_key=masked)
 
 
 _RFC3339 = re.compile(
