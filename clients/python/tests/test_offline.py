@@ -23,7 +23,7 @@ from hyperstack_rpc import (
 )
 from hyperstack_rpc.calls import update_params
 from hyperstack_rpc.errors import error_from_response
-from hyperstack_rpc.framing import check_header_line, content_length, decode_body, encode_message
+from hyperstack_rpc.framing import FrameBuffer, check_header_line, content_length, decode_body, encode_message
 from hyperstack_rpc.launch import StderrTail, build_command
 from hyperstack_rpc.models import parse_timestamp
 
@@ -46,6 +46,36 @@ def test_header_parsing_is_case_insensitive_and_ignores_content_type() -> None:
     for bad_body in (b"[1]", b"{not json", b'{"id": 1}', b"\xff"):
         with pytest.raises(ProtocolError):
             decode_body(bad_body)
+
+
+def test_frame_buffer_cuts_a_stream_wherever_it_was_split() -> None:
+    first = encode_message({"jsonrpc": "2.0", "id": 1, "result": {"name": "café"}})
+    second = b"content-length: 2\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}"
+    stream = b"\r\n" + first + second
+    for cut in range(len(stream) + 1):
+        frames = FrameBuffer()
+        bodies = []
+        for piece in (stream[:cut], stream[cut:]):
+            frames.feed(piece)
+            while (body := frames.next_body()) is not None:
+                bodies.append(body)
+        assert bodies == [first.partition(b"\r\n\r\n")[2], b"{}"], cut
+        assert frames.pending_bytes == 0
+
+
+def test_frame_buffer_rejects_what_cannot_be_a_header_without_waiting() -> None:
+    frames = FrameBuffer()
+    frames.feed(b'{"jsonrpc":"2.0","id":1,"result":{}}\n')
+    with pytest.raises(ProtocolError, match="ndjson"):
+        frames.next_body()
+    frames = FrameBuffer()
+    frames.feed(b"Content-Length: 1" + b"0" * 9000)
+    with pytest.raises(ProtocolError, match="longer than"):
+        frames.next_body()
+    frames = FrameBuffer()
+    frames.feed(b"Content-Length: ten\r\n\r\n")
+    with pytest.raises(ProtocolError):
+        frames.next_body()
 
 
 def test_lines_that_cannot_be_headers_fail_at_once() -> None:

@@ -108,6 +108,44 @@ def test_calls_from_many_threads_each_get_their_own_answer(rpc_bin: str, wire: W
         assert failures == []
 
 
+def test_a_fast_call_is_not_held_up_by_a_slow_one_reading_the_pipe(rpc_bin: str, wire: Wire) -> None:
+    # The slow call's thread holds the right to read while it waits; it must hand the
+    # fast answer over at once, not when its own answer finally comes.
+    with start(rpc_bin, wire) as client:
+        slow_done = threading.Event()
+
+        def slow() -> None:
+            client.request("test.sleep", {"ms": 1500})
+            slow_done.set()
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.2)  # the slow call is now the one reading
+        began = time.monotonic()
+        for _ in range(20):
+            client.ping()
+        fast = time.monotonic() - began
+        assert not slow_done.is_set() and fast < 1.0, f"20 pings took {fast:.2f} s behind a 1.5 s call"
+        thread.join(timeout=10)
+        assert slow_done.is_set()
+
+
+def test_a_callback_that_calls_the_client_gets_a_clear_error(rpc_bin: str, wire: Wire) -> None:
+    with start(rpc_bin, wire) as client:
+        errors: List[BaseException] = []
+
+        def reenter(_change: KeyChange) -> None:
+            try:
+                client.ping()
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        client.on_change(reenter)
+        client.generate("py-sync-reenter")  # its didChange is read by this very call
+        assert len(errors) == 1 and "callback" in str(errors[0])
+        client.ping()
+
+
 def test_error_codes_raise_their_classes(rpc_bin: str, wire: Wire) -> None:
     with start(rpc_bin, wire) as client:
         with pytest.raises(NotFound) as not_found:

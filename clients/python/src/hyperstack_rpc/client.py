@@ -1,4 +1,4 @@
-"""The synchronous client: one background thread reads the server, callers block until it hands them their answer."""
+"""The synchronous client: a caller reads its own answer from the server when nobody else is reading (see ``reading``)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from .errors import (
     Timeout,
     error_from_response,
 )
-from .framing import MAX_HEADER_BYTES, check_header_line, content_length, decode_body, encode_message
+from .framing import encode_message
 from .launch import StderrTail, build_command
 from .listeners import Listeners, Tracer, classify
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
+from .reading import OutputReader
 
 __all__ = ["Client", "ChangeStream"]
 
@@ -34,39 +35,28 @@ _END = object()  # queued to a ChangeStream when the client closes
 
 
 class _PendingCall:
-    """One call waiting for its answer: a lock the reader thread releases once, when it resolves the call.
+    """One call waiting for its answer; resolved exactly once, by whoever pops it from ``Client._pending``."""
 
-    Lighter than a ``concurrent.futures.Future`` (no condition variable, no callbacks),
-    which matters when a cached answer takes a few microseconds to arrive. Whoever pops
-    the call from ``Client._pending`` resolves it, so it is resolved exactly once.
-    """
-
-    __slots__ = ("method", "_done", "_result", "_error")
+    __slots__ = ("method", "owner", "done", "_result", "_error")
 
     def __init__(self, method: str) -> None:
         self.method = method
-        self._done = threading.Lock()
-        self._done.acquire()
+        #: The thread that made the call; resolving someone else's call must wake them.
+        self.owner = threading.get_ident()
+        self.done = False
         self._result: Any = None
         self._error: Optional[BaseException] = None
 
     def resolve(self, result: Any) -> None:
         self._result = result
-        self._done.release()
+        self.done = True
 
     def fail(self, error: BaseException) -> None:
         self._error = error
-        self._done.release()
-
-    def wait(self, timeout: Optional[float]) -> bool:
-        """True once resolved; False if ``timeout`` seconds passed first (``None``: wait for ever)."""
-        if self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
-            self._done.release()  # later waits return at once
-            return True
-        return False
+        self.done = True
 
     def outcome(self) -> Any:
-        """The result, or raise the error; only after ``wait`` returned True."""
+        """The result, or raise the error; only once ``done``."""
         if self._error is not None:
             raise self._error
         return self._result
@@ -78,9 +68,11 @@ class Client:
     Constructing a ``Client`` spawns the server and performs the ``initialize``
     handshake; ``close()`` (or leaving a ``with`` block) sends ``shutdown`` and
     ``exit`` and reaps the process. Methods may be called from several threads
-    at once. Notification callbacks run on the client's reader thread and must
-    not call back into the client (that would wait on the thread that has to
-    deliver the answer; the client raises ``RuntimeError`` instead).
+    at once. Notification callbacks run on whichever thread is reading the
+    server's output (a caller waiting for its answer, or the client's background
+    reader when no call is waiting) and must not call back into the client (that
+    would wait on the thread that has to deliver the answer; the client raises
+    ``RuntimeError`` instead).
 
     ``timeout`` is the default per-call timeout in seconds (``None``: wait as
     long as the server lives). A server that dies never leaves a call hanging:
@@ -145,7 +137,10 @@ class Client:
         self._stderr_thread = threading.Thread(
             target=self._drain_stderr, name=f"hyperstack-rpc-stderr-{self._proc.pid}", daemon=True
         )
-        self._reader = threading.Thread(target=self._read_loop, name=f"hyperstack-rpc-reader-{self._proc.pid}", daemon=True)
+        self._output = OutputReader(self._stdout.fileno(), self._dispatch, self._on_output_end)
+        self._reader = threading.Thread(
+            target=self._output.run_background, name=f"hyperstack-rpc-reader-{self._proc.pid}", daemon=True
+        )
         self._stderr_thread.start()
         self._reader.start()
 
@@ -236,6 +231,7 @@ class Client:
             streams = list(self._streams)
         for call in pending:
             call.fail(ClientClosed(f"the client was closed while {call.method} was pending"))
+        self._output.signal()
         for stream in streams:
             stream._push(_END)
         for pipe in (self._stdout, self._stderr):
@@ -262,7 +258,7 @@ class Client:
         raises :class:`Timeout`. Error responses raise the :class:`RpcError`
         subclass for their code.
         """
-        if threading.current_thread() is self._reader:
+        if self._output.on_reading_thread:
             raise RuntimeError("a notification callback cannot call the client: it runs on the thread that reads answers")
         wait = self._default_timeout if timeout is None else timeout
         call = _PendingCall(method)
@@ -274,14 +270,14 @@ class Client:
         if params is not None:
             message["params"] = params
         self._send(message)
-        if call.wait(wait):
+        if self._output.wait_until(lambda: call.done, wait):
             return call.outcome()
         with self._lock:
             still_pending = self._pending.pop(request_id, None) is not None
             if still_pending:
                 self._abandoned.add(request_id)
         if not still_pending:  # the answer (or the server's death) won the race
-            call.wait(None)
+            self._output.wait_until(lambda: call.done, None)
             return call.outcome()
         try:
             self.notify("$/cancelRequest", {"id": request_id})
@@ -325,50 +321,8 @@ class Client:
 
     # ------------------------------------------------------------------- reading
 
-    def _read_frame(self) -> Optional[Dict[str, Any]]:
-        header = bytearray()
-        # The server's own header is exactly one canonical line; its length is read off
-        # directly, and anything else goes through the general header parser.
-        canonical_length: Optional[int] = None
-        while True:
-            line = self._stdout.readline(MAX_HEADER_BYTES + 1)
-            if not line:
-                if header:
-                    raise ProtocolError(f"the server's output ended inside a frame header: {bytes(header)!r}")
-                return None
-            if line == b"\r\n" or line.strip() == b"":
-                if header:
-                    break
-                continue
-            digits = line[16:-2]
-            if not header and line.startswith(b"Content-Length: ") and line.endswith(b"\r\n") and digits.isdigit():
-                canonical_length = int(digits)
-            else:
-                check_header_line(line)
-                canonical_length = None
-            header += line
-            if len(header) > MAX_HEADER_BYTES:
-                raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(header[:200])!r}…")
-        length = canonical_length if canonical_length is not None else content_length(bytes(header))
-        body = self._stdout.read(length)
-        if len(body) < length:
-            raise ProtocolError(f"the server's output ended {length - len(body)} bytes short of a {length}-byte message")
-        return decode_body(body)
-
-    def _read_loop(self) -> None:
-        broken: Optional[ProtocolError] = None
-        try:
-            while True:
-                message = self._read_frame()
-                if message is None:
-                    break
-                if self._trace is not None:
-                    self._trace("recv", message)
-                self._dispatch(message)
-        except ProtocolError as exc:
-            broken = exc
-        except (OSError, ValueError):
-            pass  # stdout closed under us by close()
+    def _on_output_end(self, broken: Optional[ProtocolError]) -> None:
+        """The server's output ended or broke the protocol (called once, on the reading thread)."""
         if broken is not None:
             log.error("hyperstack-rpc broke the protocol, stopping it: %s", broken)
             self._kill()
@@ -397,10 +351,13 @@ class Client:
         self._disconnected.set()
         for call in pending:
             call.fail(failure())
+        self._output.signal()
         for stream in streams:
             stream._push(failure())
 
     def _dispatch(self, message: Dict[str, Any]) -> None:
+        if self._trace is not None:
+            self._trace("recv", message)
         kind = classify(message)
         if kind == "response":
             self._resolve(message)
@@ -439,6 +396,8 @@ class Client:
                 entry.fail(exc)
         else:
             entry.resolve(message["result"])
+        if entry.owner != threading.get_ident():
+            self._output.signal()
 
     def _drain_stderr(self) -> None:
         read1 = getattr(self._stderr, "read1", self._stderr.read)
@@ -458,8 +417,8 @@ class Client:
     def on_change(self, callback: Callable[[KeyChange], Any]) -> Callable[[], None]:
         """Call ``callback(change)`` for every ``apiKeys.didChange``; returns a function that unregisters it.
 
-        The callback runs on the reader thread, before the answer of the call
-        that caused the change is delivered.
+        The callback runs on the thread reading the server's output, before the
+        answer of the call that caused the change is delivered.
         """
         return self._listeners.add_change(callback)
 

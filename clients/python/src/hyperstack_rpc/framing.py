@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .errors import ProtocolError
 
-__all__ = ["encode_message", "check_header_line", "content_length", "decode_body", "HEADER_END", "MAX_HEADER_BYTES"]
+__all__ = [
+    "encode_message",
+    "check_header_line",
+    "content_length",
+    "decode_body",
+    "FrameBuffer",
+    "HEADER_END",
+    "MAX_HEADER_BYTES",
+]
 
 #: The blank line that ends a header block.
 HEADER_END = b"\r\n\r\n"
@@ -77,3 +85,62 @@ def decode_body(body: bytes) -> Dict[str, Any]:
     if message.get("jsonrpc") != "2.0":
         raise ProtocolError(f"message lacks \"jsonrpc\": \"2.0\": {body[:200]!r}")
     return message
+
+
+_CANONICAL_PREFIX = b"Content-Length: "
+
+
+class FrameBuffer:
+    """Cuts a byte stream into frame bodies: ``feed`` it what was read, take whole bodies out.
+
+    Blank lines before a header are skipped, a header that cannot be one fails as soon
+    as its first line is complete (see :func:`check_header_line`), and a header block
+    larger than :data:`MAX_HEADER_BYTES` is an error rather than a wait.
+    """
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        """Append bytes read from the stream."""
+        self._data += chunk
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held that do not yet make a whole frame (after ``next_body`` returned None)."""
+        return len(self._data)
+
+    def next_body(self) -> Optional[bytes]:
+        """The next complete frame's body, or None until more bytes arrive."""
+        data = self._data
+        skip = 0
+        while skip < len(data) and data[skip] in b"\r\n":
+            skip += 1
+        if skip:
+            del data[:skip]
+        end = data.find(HEADER_END)
+        if end < 0:
+            self._check_partial_header()
+            return None
+        header = bytes(data[:end])
+        digits = header[len(_CANONICAL_PREFIX):]
+        if header.startswith(_CANONICAL_PREFIX) and digits.isdigit():
+            length = int(digits)  # the server's own, one-line header
+        else:
+            for line in header.split(b"\r\n"):
+                check_header_line(line + b"\r\n")
+            length = content_length(header)
+        start = end + len(HEADER_END)
+        if len(data) < start + length:
+            return None
+        body = bytes(data[start : start + length])
+        del data[: start + length]
+        return body
+
+    def _check_partial_header(self) -> None:
+        data = self._data
+        if len(data) > MAX_HEADER_BYTES:
+            raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(data[:200])!r}…")
+        lines: List[bytes] = bytes(data).split(b"\n")
+        for line in lines[:-1]:  # complete lines only; the last may still be arriving
+            check_header_line(line + b"\n")
