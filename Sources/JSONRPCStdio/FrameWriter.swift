@@ -39,7 +39,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     private var waiters = 0
     private let highWaterMark: Int
     /// Bytes a cork may hold back: a pipe buffer's worth.
-    static let corkLimit = 64 << 10
+    public static let corkLimit = 64 << 10
     private let onBrokenPipe: @Sendable () -> Void
 
     /// - Parameters:

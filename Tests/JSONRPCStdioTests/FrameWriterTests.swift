@@ -120,6 +120,22 @@ func numbers(in bytes: [UInt8]) -> [Int] {
         #expect(numbers(in: pipe.read(count: 640)) == Array(0..<10))
     }
 
+    @Test func aCorkHoldsBackNoMoreThanItsLimit() throws {
+        let pipe = try Pipe()
+        defer { pipe.close() }
+        let writer = FrameWriter(descriptor: pipe.writeEnd) {}
+        writer.cork()
+        let count = FrameWriter.corkLimit / 64 + 10
+        for number in 0..<count { writer.write(frame(number)) }
+        // Still corked, yet everything up to the limit has gone out already.
+        let early = pipe.read(count: FrameWriter.corkLimit, timeout: .seconds(5))
+        #expect(early.count >= FrameWriter.corkLimit)
+        #expect(writer.backlog < FrameWriter.corkLimit)
+        writer.uncork()
+        let rest = pipe.read(count: count * 64 - early.count)
+        #expect(numbers(in: early + rest) == Array(0..<count))
+    }
+
     @Test func aFullPipeIsDrainedByTheBacklogThreadWithoutBlockingProducers() throws {
         let pipe = try Pipe()
         defer { pipe.close() }
