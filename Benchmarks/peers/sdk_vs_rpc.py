@@ -53,12 +53,13 @@ def check_count(count: int) -> None:
 def sdk_list(base_url: str, key: str, count: int) -> dict:
     api = sdk_api(base_url, key)
     before = stats(base_url)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(count):
         keys = api.get_api_key().api_keys
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     check_count(len(keys or []))
-    return {"calls": count, "per_call_us": elapsed / count * 1e6, "upstream": delta(before, stats(base_url))}
+    return {"calls": count, "per_call_us": elapsed / count * 1e6, "cpu_per_call_us": cpu / count * 1e6,
+            "upstream": delta(before, stats(base_url))}
 
 
 def rpc_list(base_url: str, key: str, count: int, binary: str) -> dict:
@@ -66,13 +67,14 @@ def rpc_list(base_url: str, key: str, count: int, binary: str) -> dict:
 
     with Client(binary=binary, base_url=base_url, api_key=key, timeout=60) as client:
         before = stats(base_url)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(count):
             keys = client.list().keys
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         check_count(len(keys))
         upstream = delta(before, stats(base_url))
-    return {"calls": count, "per_call_us": elapsed / count * 1e6, "upstream": upstream}
+    return {"calls": count, "per_call_us": elapsed / count * 1e6, "cpu_per_call_us": cpu / count * 1e6,
+            "upstream": upstream}
 
 
 def sdk_efficiency(base_url: str, key: str) -> dict:
