@@ -229,9 +229,35 @@ class Bench:
         count = self.counts["roundtrips"]
         warmup = min(200, count)
         for method in ("apiKeys.list", "$/ping"):
-            ours, peer, _ = self.repeated(
-                lambda argv: self.loadgen(argv, method=method, count=count, mode="roundtrip", warmup=warmup), "p50_us")
-            self.raw[f"roundtrip {method}"] = {"ours": ours, "peer": peer}
+            reply_bytes = int(self.raw["list_response_bytes"]) if method == "apiKeys.list" else 40
+            echo = [self.tool("echoserver"), "--reply-bytes", str(reply_bytes)]
+            ours, peer, floor = self.repeated(
+                lambda argv: self.loadgen(argv, method=method, count=count, mode="roundtrip", warmup=warmup), "p50_us",
+                echo)
+            self.raw[f"roundtrip {method}"] = {"ours": ours, "peer": peer, "echo_floor": floor}
+            self.details.append(
+                f"- **Round trip {method}, the floor.** The same client against `echoserver.c` (answers with "
+                f"{reply_bytes} canned bytes, no work at all), in the same rounds: p50 {floor['p50_us']:.1f} µs, "
+                f"p99 {floor['p99_us']:.1f} µs. Runs, p50 in µs: ours "
+                f"{', '.join(f'{v:.1f}' for v in self.raw['all runs'][f'p50_us ours {method}'])}; echo "
+                f"{', '.join(f'{v:.1f}' for v in self.raw['all runs'][f'p50_us ceiling {method}'])}."
+                + self.placement_note(echo, method, count, warmup))
+
+    def placement_note(self, echo: List[str], method: str, count: int, warmup: int) -> str:
+        """The echo round trip with client and server pinned to one core, then to two: how much of
+        a round trip is the machine waking a core, which no server can avoid."""
+        taskset = shutil.which("taskset")
+        if self.mode == "smoke" or taskset is None or (os.cpu_count() or 1) < 2:
+            return ""
+        pinned = {}
+        for label, client_cpu, server_cpu in (("one core", "0", "0"), ("two cores", "0", "1")):
+            command = [taskset, "-c", client_cpu, self.tool("loadgen"), "--mode", "roundtrip", "--method", method,
+                       "--count", str(count), "--warmup", str(warmup), "--"] + [taskset, "-c", server_cpu] + echo
+            pinned[label] = json.loads(run(command, timeout=600).stdout)["p50_us"]
+        self.raw.setdefault("echo pinned p50_us", {})[method] = pinned
+        return (f" Pinned with `taskset`, the echo round trip's p50 is {pinned['one core']:.1f} µs with client and "
+                f"server on one core and {pinned['two cores']:.1f} µs on two: the difference is the machine waking "
+                f"an idle core, and an unpinned run gets one or the other as the scheduler places the processes.")
             label = "20-key `apiKeys.list`" if method == "apiKeys.list" else "`$/ping`"
             ratio = peer["p50_us"] / ours["p50_us"]
             met = ours["p50_us"] <= 70 and ours["p50_us"] <= peer["p50_us"] if method == "apiKeys.list" else None

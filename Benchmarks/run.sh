@@ -34,13 +34,15 @@ bin_dir="$root/.build/$build"
 # builds only what is missing: inside a test run SwiftPM may hold the .build lock.
 have_binaries() { [[ -x "$bin_dir/hyperstack-rpc" && -x "$bin_dir/hyperstack-sandbox" ]]; }
 if [[ "${HYPERSTACK_BENCH_SKIP_BUILD:-0}" != 1 ]] && { [[ $smoke == 0 ]] || ! have_binaries; }; then
-    echo "run.sh: swift build -c $build (hyperstack-rpc, hyperstack-sandbox)" >&2
-    # Release binaries are linked as we ship them: the Swift runtime and Foundation linked in
-    # statically, which halves start-up time and saves resident memory (see README).
-    flags=()
-    [[ "$build" == release ]] && flags=(--static-swift-stdlib)
-    (cd "$root" && swift build -c "$build" "${flags[@]}" --product hyperstack-rpc >&2 \
-        && swift build -c "$build" "${flags[@]}" --product hyperstack-sandbox >&2)
+    if [[ "$build" == release ]]; then
+        # Release binaries are built as we ship them (`make release`): the Swift runtime and
+        # Foundation linked in statically, which halves start-up time and saves resident memory.
+        echo "run.sh: make release" >&2
+        make -C "$root" --no-print-directory release >&2
+    else
+        echo "run.sh: swift build -c debug (hyperstack-rpc, hyperstack-sandbox)" >&2
+        (cd "$root" && swift build --product hyperstack-rpc >&2 && swift build --product hyperstack-sandbox >&2)
+    fi
 fi
 if ! have_binaries; then
     echo "run.sh: $bin_dir/hyperstack-rpc or hyperstack-sandbox is missing; run swift build -c $build" >&2

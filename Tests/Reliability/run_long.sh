@@ -11,8 +11,7 @@ cd "$(dirname "$0")/../.."
 
 if [[ -z "${HYPERSTACK_RPC_BIN:-}" || -z "${HYPERSTACK_SANDBOX_BIN:-}" ]]; then
     if [[ ! -x .build/release/hyperstack-rpc || ! -x .build/release/hyperstack-sandbox ]]; then
-        swift build -c release --static-swift-stdlib --product hyperstack-rpc
-        swift build -c release --static-swift-stdlib --product hyperstack-sandbox
+        make --no-print-directory release
     fi
     export HYPERSTACK_RPC_BIN="${HYPERSTACK_RPC_BIN:-$PWD/.build/release/hyperstack-rpc}"
     export HYPERSTACK_SANDBOX_BIN="${HYPERSTACK_SANDBOX_BIN:-$PWD/.build/release/hyperstack-sandbox}"
