@@ -241,7 +241,17 @@ class Bench:
                 f"p99 {floor['p99_us']:.1f} µs. Runs, p50 in µs: ours "
                 f"{', '.join(f'{v:.1f}' for v in self.raw['all runs'][f'p50_us ours {method}'])}; echo "
                 f"{', '.join(f'{v:.1f}' for v in self.raw['all runs'][f'p50_us ceiling {method}'])}."
-                + self.placement_note(echo, method, count, warmup))
+                + (self.placement_note(echo, method, count, warmup) if method == "apiKeys.list" else ""))
+
+            label = "20-key `apiKeys.list`" if method == "apiKeys.list" else "`$/ping`"
+            ratio = peer["p50_us"] / ours["p50_us"]
+            met = ours["p50_us"] <= 70 and ours["p50_us"] <= peer["p50_us"] if method == "apiKeys.list" else None
+            target = "p50 ≤ 70 µs and ≤ peer" if method == "apiKeys.list" else "(no target)"
+            self.rows.append(Row("3", f"Round trip p50, {label}, {count:,} one at a time{self.runs_note}", ours["p50_us"],
+                                 "pylsp-jsonrpc server", peer["p50_us"], "µs", ratio, times(ratio, "faster", "slower"), target, met))
+            ratio99 = peer["p99_us"] / ours["p99_us"]
+            self.rows.append(Row("3", f"Round trip p99, {label}", ours["p99_us"], "pylsp-jsonrpc server", peer["p99_us"],
+                                 "µs", ratio99, times(ratio99, "faster", "slower"), "(reported)"))
 
     def placement_note(self, echo: List[str], method: str, count: int, warmup: int) -> str:
         """The echo round trip with client and server pinned to one core, then to two: how much of
@@ -258,15 +268,6 @@ class Bench:
         return (f" Pinned with `taskset`, the echo round trip's p50 is {pinned['one core']:.1f} µs with client and "
                 f"server on one core and {pinned['two cores']:.1f} µs on two: the difference is the machine waking "
                 f"an idle core, and an unpinned run gets one or the other as the scheduler places the processes.")
-            label = "20-key `apiKeys.list`" if method == "apiKeys.list" else "`$/ping`"
-            ratio = peer["p50_us"] / ours["p50_us"]
-            met = ours["p50_us"] <= 70 and ours["p50_us"] <= peer["p50_us"] if method == "apiKeys.list" else None
-            target = "p50 ≤ 70 µs and ≤ peer" if method == "apiKeys.list" else "(no target)"
-            self.rows.append(Row("3", f"Round trip p50, {label}, {count:,} one at a time{self.runs_note}", ours["p50_us"],
-                                 "pylsp-jsonrpc server", peer["p50_us"], "µs", ratio, times(ratio, "faster", "slower"), target, met))
-            ratio99 = peer["p99_us"] / ours["p99_us"]
-            self.rows.append(Row("3", f"Round trip p99, {label}", ours["p99_us"], "pylsp-jsonrpc server", peer["p99_us"],
-                                 "µs", ratio99, times(ratio99, "faster", "slower"), "(reported)"))
 
     def start_sandbox(self) -> "SandboxProcess":
         return SandboxProcess(self.sandbox, self.fresh_state(), self.work)
