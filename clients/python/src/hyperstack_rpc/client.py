@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import logging
 import queue
 import subprocess
@@ -132,6 +133,7 @@ class Client:
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None and self._proc.stderr is not None
         self._stdin: IO[bytes] = self._proc.stdin
+        self._stdin_fd = self._stdin.fileno()
         self._stdout: IO[bytes] = self._proc.stdout
         self._stderr: IO[bytes] = self._proc.stderr
         self._stderr_thread = threading.Thread(
@@ -214,7 +216,8 @@ class Client:
 
     def _finish(self) -> None:
         try:
-            self._stdin.close()
+            with self._write_lock:
+                self._stdin.close()
         except OSError:
             pass
         try:
@@ -308,8 +311,13 @@ class Client:
         frame = encode_message(message)
         try:
             with self._write_lock:
-                self._stdin.write(frame)
-                self._stdin.flush()
+                # Straight to the descriptor: no buffer to copy into and flush. The check is under
+                # the lock that close() takes too, so a recycled descriptor number is never written.
+                if self._stdin.closed:
+                    raise ValueError("the server's stdin is closed")
+                view = memoryview(frame)
+                while view:
+                    view = view[os.write(self._stdin_fd, view) :]
         except (OSError, ValueError):
             # The pipe broke: the server is gone. Wait for the reader to reap it so the error can say why.
             self._disconnected.wait(timeout=self._grace + 5)

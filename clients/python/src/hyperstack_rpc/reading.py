@@ -50,6 +50,9 @@ class OutputReader:
         self._frames = FrameBuffer()
         self._changed = threading.Condition(threading.Lock())
         self._baton_held = False
+        #: Threads blocked on ``_changed`` that must hear of every change; nobody is notified
+        #: when this is zero, so a lone caller's calls cost no wake-ups at all.
+        self._waiters = 0
         self._last_put_down = 0.0
         self._ended = False
         self._local = threading.local()
@@ -62,7 +65,16 @@ class OutputReader:
     def signal(self) -> None:
         """Wake waiting callers: a call was resolved or the client's state changed."""
         with self._changed:
-            self._changed.notify_all()
+            if self._waiters:
+                self._changed.notify_all()
+
+    def _wait(self, timeout: Optional[float]) -> None:
+        """With ``_changed`` held: wait for a change, counted as a waiter so that one is signalled."""
+        self._waiters += 1
+        try:
+            self._changed.wait(timeout)
+        finally:
+            self._waiters -= 1
 
     def wait_until(self, done: Callable[[], bool], timeout: Optional[float]) -> bool:
         """Read (or wait for whoever reads) until ``done()``; False if ``timeout`` seconds passed first."""
@@ -74,7 +86,7 @@ class OutputReader:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return done()
-                    self._changed.wait(remaining)
+                    self._wait(remaining)
                 if done():
                     return True
                 self._baton_held = True
@@ -99,7 +111,9 @@ class OutputReader:
                     if self._ended:
                         return
                     if self._baton_held:
-                        self._changed.wait()
+                        # Not counted as a waiter: a run of calls should not wake this thread
+                        # after each one. It looks again after a while instead.
+                        self._changed.wait(_IDLE_GRACE * 10)
                         continue
                     quiet = time.monotonic() - self._last_put_down
                     if quiet >= _IDLE_GRACE:
@@ -113,7 +127,7 @@ class OutputReader:
                 continue
             with self._changed:
                 while self._baton_held and not self._ended:
-                    self._changed.wait()
+                    self._wait(None)
                 if self._ended:
                     return
                 self._baton_held = True
@@ -129,7 +143,8 @@ class OutputReader:
         with self._changed:
             self._baton_held = False
             self._last_put_down = time.monotonic()
-            self._changed.notify_all()
+            if self._waiters:
+                self._changed.notify_all()
 
     def _read(self, done: Optional[Callable[[], bool]], deadline: Optional[float]) -> bool:
         """With the baton: dispatch frames until ``done()`` (or, for the background thread, until
