@@ -45,7 +45,7 @@ struct CallCommand: AsyncParsableCommand {
         let responses = ResponseCollector()
         let notifier = ChangeNotifier()
         let upstream = try Upstream(options: options, logger: logger) { notifier.publish($0) }
-        let includeTestMethods = ProcessInfo.processInfo.environment[TestOnlyMethods.environmentVariable] == "1"
+        let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(
                 serverName: ServerIdentity.name,

@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         let writer = FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
         let notifier = ChangeNotifier()
         let upstream = try Upstream(options: options, logger: logger) { notifier.publish($0) }
-        let includeTestMethods = ProcessInfo.processInfo.environment[TestOnlyMethods.environmentVariable] == "1"
+        let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let parentWatch = Mutex<Task<Void, Never>?>(nil)
 
         let hooks = ConnectionHooks(

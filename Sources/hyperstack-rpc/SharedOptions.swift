@@ -57,6 +57,12 @@ struct SharedOptions: ParsableArguments {
 enum FramingChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, lsp, ndjson
 
+    // Spelled out: ArgumentParser's defaults describe each case with `String(describing:)`,
+    // which goes through runtime reflection and costs about a millisecond at every start.
+    static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    static var allValueDescriptions: [String: String] { [:] }
+    var defaultValueDescription: String { rawValue }
+
     var framing: Framing {
         switch self {
         case .auto: return .auto
@@ -66,7 +72,12 @@ enum FramingChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {
+    // As for `FramingChoice`: the raw values, without reflection.
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public static var allValueDescriptions: [String: String] { [:] }
+    public var defaultValueDescription: String { rawValue }
+}
 
 extension Duration {
     /// A duration from option seconds, which `validate()` has checked are finite and non-negative.

@@ -16,7 +16,6 @@ struct Upstream {
 
     /// Builds everything. `onChange` receives every change of the key set.
     init(options: SharedOptions, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
-        let environment = ProcessInfo.processInfo.environment
         let requestTimeout = Duration(optionSeconds: options.timeout)
         let transport: any InfrahubTransport
         var credential: SecretString?
@@ -31,7 +30,7 @@ struct Upstream {
             credential = SecretString(processKey)
             httpTransport = nil
         } else {
-            let baseURL = options.baseURL ?? environment["HYPERSTACK_API_URL"] ?? Self.defaultBaseURL
+            let baseURL = options.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? Self.defaultBaseURL
             let connectTimeout = min(Duration.seconds(10), requestTimeout)
             // Checked now, so a bad URL fails at startup; built when the first request needs it.
             _ = try AsyncHTTPTransport.validatedBaseURL(baseURL)
@@ -41,7 +40,7 @@ struct Upstream {
             }
             transport = http
             httpTransport = http
-            credential = try Self.credential(options: options, environment: environment)
+            credential = try Self.credential(options: options)
         }
         client = InfrahubAPIClient(
             transport: transport,
@@ -65,7 +64,7 @@ struct Upstream {
     }
 
     /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).
-    private static func credential(options: SharedOptions, environment: [String: String]) throws -> SecretString? {
+    private static func credential(options: SharedOptions) throws -> SecretString? {
         if let path = options.apiKeyFile {
             let contents: String
             do {
@@ -73,11 +72,11 @@ struct Upstream {
             } catch {
                 throw UpstreamSetupError(description: "cannot read the API key file \(path): \(error.localizedDescription)")
             }
-            let key = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+            let key = contents.trimmingWhitespace
             guard !key.isEmpty else { throw UpstreamSetupError(description: "the API key file \(path) is empty") }
             return SecretString(key)
         }
-        if let key = environment["HYPERSTACK_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
+        if let key = Environment.value("HYPERSTACK_API_KEY")?.trimmingWhitespace, !key.isEmpty {
             return SecretString(key)
         }
         return nil
