@@ -29,10 +29,14 @@ _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]+[ \t]*:[^\r\n]*\r?\n?$")
 MAX_HEADER_BYTES = 8192
 
 
+# ensure_ascii=False keeps non-ASCII as UTF-8 bytes; the length in the header is of those bytes.
+# One encoder for every message: json.dumps would build one per call for these options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_message(message: Dict[str, Any]) -> bytes:
     """Serialise one JSON-RPC message into a complete frame (header + body)."""
-    # ensure_ascii=False keeps non-ASCII as UTF-8 bytes; the length below is of those bytes.
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    body = _ENCODER.encode(message).encode("utf-8")
     return b"Content-Length: " + str(len(body)).encode("ascii") + HEADER_END + body
 
 
@@ -113,6 +117,8 @@ class FrameBuffer:
     def next_body(self) -> Optional[bytes]:
         """The next complete frame's body, or None until more bytes arrive."""
         data = self._data
+        if not data:
+            return None
         skip = 0
         while skip < len(data) and data[skip] in b"\r\n":
             skip += 1
@@ -141,6 +147,8 @@ class FrameBuffer:
         data = self._data
         if len(data) > MAX_HEADER_BYTES:
             raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(data[:200])!r}…")
+        if b"\n" not in data:
+            return
         lines: List[bytes] = bytes(data).split(b"\n")
         for line in lines[:-1]:  # complete lines only; the last may still be arriving
             check_header_line(line + b"\n")
