@@ -177,6 +177,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
+        // The executable's own logic: option parsing and the no-argument fast path.
+        .testTarget(
+            name: "HyperstackRPCCommandTests",
+            dependencies: [
+                "hyperstack-rpc", "JSONRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -44,7 +44,7 @@ struct CallCommand: AsyncParsableCommand {
         let logger = try LoggingSetup.bootstrap(level: options.logLevel ?? .warning, file: options.logFile)
         let responses = ResponseCollector()
         let notifier = ChangeNotifier()
-        let upstream = try Upstream(options: options, logger: logger) { notifier.publish($0) }
+        let upstream = try Upstream(settings: options.settings, logger: logger) { notifier.publish($0) }
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(

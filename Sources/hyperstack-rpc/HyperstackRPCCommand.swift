@@ -22,6 +22,12 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
     /// Parses and runs, mapping usage errors to exit status 2 as shells expect.
     static func main() async {
         do {
+            // How editors start us: no arguments at all, which means serving with every default.
+            // That skips the parser, whose reflection over the option types is two thirds of the
+            // start-up time in a static binary (see `Settings` for why the two cannot differ).
+            if CommandLine.arguments.count <= 1 {
+                try await ServeCommand.serve(.defaults)
+            }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

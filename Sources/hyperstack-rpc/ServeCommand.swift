@@ -23,12 +23,17 @@ struct ServeCommand: AsyncParsableCommand {
     static let drainTimeout = Duration.seconds(10)
 
     func run() async throws {
+        try await Self.serve(options.settings)
+    }
+
+    /// Serves until told to stop, then exits the process.
+    static func serve(_ options: Settings) async throws -> Never {
         let logger = try LoggingSetup.bootstrap(level: options.logLevel ?? .info, file: options.logFile)
         let protocolOutput = try StandardStreams.takeOverStandardOutput()
         let termination = Termination()
         let writer = FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
         let notifier = ChangeNotifier()
-        let upstream = try Upstream(options: options, logger: logger) { notifier.publish($0) }
+        let upstream = try Upstream(settings: options, logger: logger) { notifier.publish($0) }
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let parentWatch = Mutex<Task<Void, Never>?>(nil)
 
@@ -51,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
                 serverName: ServerIdentity.name,
                 serverVersion: ServerIdentity.version,
                 capabilities: ServerIdentity.capabilities,
-                framing: options.framing.framing,
+                framing: options.framing,
                 maxMessageBytes: options.maxMessageBytes),
             methods: ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods),
             sink: writer,
@@ -60,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Weak: the connection owns the method table, which owns the store, which owns this.
         notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
 
-        let signals = Self.watchSignals { termination.request(.signal($0)) }
+        let signals = watchSignals { termination.request(.signal($0)) }
         InputPump().start(
             waitForCapacity: { writer.waitForCapacity() },
             consume: { chunk in
@@ -73,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(options.sandbox ? "embedded sandbox" : "http")"])
 
         let reason = await termination.firstReason()
-        let status = await Self.stop(for: reason, connection: connection, writer: writer, logger: logger)
+        let status = await stop(for: reason, connection: connection, writer: writer, logger: logger)
         withExtendedLifetime(signals) {}
         Foundation.exit(status)
     }

@@ -6,7 +6,7 @@ import Logging
 /// Options that both serving and one-shot calls take.
 struct SharedOptions: ParsableArguments {
     @Flag(help: "Use the embedded in-process sandbox instead of the real API (needs no API key).")
-    var sandbox = false
+    var sandbox = Settings.defaults.sandbox
 
     @Option(help: ArgumentHelp("Persist the embedded sandbox's keys in this file (mode 0600, secrets hashed).", valueName: "path"))
     var sandboxState: String?
@@ -18,28 +18,36 @@ struct SharedOptions: ParsableArguments {
     var apiKeyFile: String?
 
     @Option(help: ArgumentHelp("Serve apiKeys.list from cache for this many seconds.", valueName: "seconds"))
-    var cacheTTL: Double = 30
+    var cacheTTL: Double = Settings.defaults.cacheTTL
 
     @Option(help: ArgumentHelp("Poll upstream for changes made elsewhere every this many seconds (0: off).", valueName: "seconds"))
-    var pollInterval: Double = 0
+    var pollInterval: Double = Settings.defaults.pollInterval
 
     @Option(help: ArgumentHelp("Upstream request timeout in seconds; connecting may take at most 10 s of it.", valueName: "seconds"))
-    var timeout: Double = 30
+    var timeout: Double = Settings.defaults.timeout
 
     @Option(help: ArgumentHelp("Most upstream requests per minute from this process (Infrahub allows 500 per source IP).", valueName: "count"))
-    var rateLimit: Int = 500
+    var rateLimit: Int = Settings.defaults.rateLimit
 
     @Option(help: "Framing of stdin/stdout: auto, lsp or ndjson.")
-    var framing: FramingChoice = .auto
+    var framing = FramingChoice(Settings.defaults.framing)
 
     @Option(help: ArgumentHelp("Largest message accepted, in bytes.", valueName: "bytes"))
-    var maxMessageBytes: Int = 16 << 20
+    var maxMessageBytes: Int = Settings.defaults.maxMessageBytes
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default: info when serving, warning for call).")
     var logLevel: Logger.Level?
 
     @Option(help: ArgumentHelp("Append logs to this file (mode 0600) instead of stderr.", valueName: "path"))
     var logFile: String?
+
+    /// The parsed values.
+    var settings: Settings {
+        Settings(
+            sandbox: sandbox, sandboxState: sandboxState, baseURL: baseURL, apiKeyFile: apiKeyFile, cacheTTL: cacheTTL,
+            pollInterval: pollInterval, timeout: timeout, rateLimit: rateLimit, framing: framing.framing,
+            maxMessageBytes: maxMessageBytes, logLevel: logLevel, logFile: logFile)
+    }
 
     mutating func validate() throws {
         guard cacheTTL >= 0, cacheTTL.isFinite else { throw ValidationError("--cache-ttl must be zero or more seconds") }
@@ -62,6 +70,14 @@ enum FramingChoice: String, ExpressibleByArgument, CaseIterable {
     static var allValueStrings: [String] { allCases.map(\.rawValue) }
     static var allValueDescriptions: [String: String] { [:] }
     var defaultValueDescription: String { rawValue }
+
+    init(_ framing: Framing) {
+        switch framing {
+        case .auto: self = .auto
+        case .lsp: self = .lsp
+        case .ndjson: self = .ndjson
+        }
+    }
 
     var framing: Framing {
         switch self {

@@ -6,7 +6,7 @@ import InfrahubClient
 import Logging
 
 /// The upstream side of the server: the transport (real HTTP or the embedded sandbox),
-/// the typed client and the key store, built from the command-line options.
+/// the typed client and the key store, built from the settings.
 struct Upstream {
     static let defaultBaseURL = "https://infrahub-api.nexgencloud.com/v1"
 
@@ -15,7 +15,7 @@ struct Upstream {
     private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
     /// Builds everything. `onChange` receives every change of the key set.
-    init(options: SharedOptions, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
+    init(settings options: Settings, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
         let requestTimeout = Duration(optionSeconds: options.timeout)
         let transport: any InfrahubTransport
         var credential: SecretString?
@@ -64,7 +64,7 @@ struct Upstream {
     }
 
     /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).
-    private static func credential(options: SharedOptions) throws -> SecretString? {
+    private static func credential(options: Settings) throws -> SecretString? {
         if let path = options.apiKeyFile {
             let contents: String
             do {

@@ -163,3 +163,25 @@ def test_closed_stdout_ends_the_server_cleanly():
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_no_arguments_serves_with_the_defaults_and_the_environment(spawn, sandbox_server):
+    # Editors start the server with no arguments at all; that start skips the option parser
+    # (see Settings.swift), so it must behave exactly like `serve` with its defaults: the
+    # upstream from HYPERSTACK_API_URL, the key from HYPERSTACK_API_KEY, auto framing, logs
+    # on stderr at info.
+    env = {"HYPERSTACK_API_URL": sandbox_server.base_url, "HYPERSTACK_API_KEY": sandbox_server.api_key}
+    listings = []
+    for args in ((), ("serve",)):
+        rpc = spawn(*args, framing="lsp", env=env, secrets=[sandbox_server.api_key])
+        result = rpc.call("initialize", {"processId": os.getpid(), "initializationOptions": {}})
+        assert result["serverInfo"]["name"] == "hyperstack-rpc"
+        generated = rpc.call("apiKeys.generate", {"name": f"no-arguments-{len(listings)}"})
+        listing = rpc.call("apiKeys.list")
+        assert generated["key"]["id"] in [key["id"] for key in listing["keys"]]
+        listings.append(sorted(key["name"] for key in listing["keys"]))
+        rpc.call("shutdown")
+        rpc.notify("exit")
+        assert rpc.proc.wait(timeout=20) == 0
+        assert b"serving on stdio" in bytes(rpc.stderr), "the info-level start-up line goes to stderr"
+    assert listings[1] == sorted(listings[0] + ["no-arguments-1"])
