@@ -366,6 +366,9 @@ class Client:
     def _dispatch(self, message: Dict[str, Any]) -> None:
         if self._trace is not None:
             self._trace("recv", message)
+        if "method" not in message and "id" in message and (("result" in message) != ("error" in message)):
+            self._resolve(message)  # the common case, without a call to classify
+            return
         kind = classify(message)
         if kind == "response":
             self._resolve(message)

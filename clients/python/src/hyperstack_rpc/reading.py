@@ -13,6 +13,7 @@ is resolved or the baton is put down, so a fast answer is never stuck behind a s
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import threading
@@ -48,6 +49,10 @@ class OutputReader:
         self._on_message = on_message
         self._on_end = on_end
         self._frames = FrameBuffer()
+        # Used only by the baton holder, one thread at a time (poll objects must not be shared
+        # by concurrent callers); the idle background thread waits with select instead.
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
         self._changed = threading.Condition(threading.Lock())
         self._baton_held = False
         #: Threads blocked on ``_changed`` that must hear of every change; nobody is notified
@@ -150,12 +155,15 @@ class OutputReader:
         """With the baton: dispatch frames until ``done()`` (or, for the background thread, until
         nothing more is readable). Returns False when the deadline passed or the output ended."""
         self._local.reading = True
+        frames = self._frames
         try:
             while True:
-                self._dispatch_buffered(done)
+                if frames.pending_bytes:
+                    self._dispatch_buffered(done)
                 if done is not None and done():
                     # Leave no whole frame behind: the background thread wakes only for new bytes.
-                    self._dispatch_buffered(None)
+                    if frames.pending_bytes:
+                        self._dispatch_buffered(None)
                     return True
                 if done is None:
                     wait: Optional[float] = 0
@@ -171,7 +179,7 @@ class OutputReader:
                 if not chunk:
                     self._end(None)
                     return False
-                self._frames.feed(chunk)
+                frames.feed(chunk)
         except ProtocolError as exc:
             self._end(exc)
             return False
@@ -187,8 +195,8 @@ class OutputReader:
             self._on_message(decode_body(body))
 
     def _readable(self, timeout: Optional[float]) -> bool:
-        ready, _, _ = select.select([self._fd], [], [], timeout)
-        return bool(ready)
+        """Whether the pipe has data (or its end) within ``timeout`` seconds (``None``: wait)."""
+        return bool(self._poll.poll(None if timeout is None else math.ceil(timeout * 1000)))
 
     def _end(self, broken: Optional[ProtocolError]) -> None:
         with self._changed:
