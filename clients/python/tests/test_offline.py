@@ -78,6 +78,20 @@ def test_frame_buffer_rejects_what_cannot_be_a_header_without_waiting() -> None:
         frames.next_body()
 
 
+def test_frame_buffer_says_when_the_stream_ended_inside_a_frame() -> None:
+    frame = encode_message({"jsonrpc": "2.0", "id": 1, "result": {}})
+    for cut, message in ((5, "inside a frame header"), (len(frame) - 3, "3 bytes short")):
+        frames = FrameBuffer()
+        frames.feed(frame[:cut])
+        assert frames.next_body() is None
+        with pytest.raises(ProtocolError, match=message):
+            frames.check_complete()
+    frames = FrameBuffer()
+    frames.feed(frame + b"\r\n")
+    assert frames.next_body() is not None
+    frames.check_complete()  # only whole frames (and a stray blank line) were sent
+
+
 def test_lines_that_cannot_be_headers_fail_at_once() -> None:
     check_header_line(b"Content-Length: 12\r\n")
     check_header_line(b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n")

@@ -20,7 +20,7 @@ from .errors import (
     Timeout,
     error_from_response,
 )
-from .framing import MAX_HEADER_BYTES, check_header_line, content_length, decode_body, encode_message
+from .framing import FrameBuffer, decode_body, encode_message
 from .launch import StderrTail, build_command
 from .listeners import Listeners, Tracer, classify
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
@@ -89,6 +89,7 @@ class AsyncClient:
         self._closed = False
         self._closing = False
         self._proc: Optional[asyncio.subprocess.Process] = None
+        self._frames = FrameBuffer()
         #: ``initialize``'s answer (``serverInfo``, ``capabilities``), once started.
         self.server_info: Dict[str, Any] = {}
 
@@ -310,32 +311,15 @@ class AsyncClient:
     # ------------------------------------------------------------------- reading
 
     async def _read_frame(self) -> Optional[Dict[str, Any]]:
-        header = bytearray()
         while True:
-            try:
-                line = await self._stdout.readline()
-            except ValueError:  # a "line" longer than the stream's limit
-                raise ProtocolError("the server sent a frame header line longer than 64 KiB") from None
-            if not line:
-                if header:
-                    raise ProtocolError(f"the server's output ended inside a frame header: {bytes(header)!r}")
+            body = self._frames.next_body()
+            if body is not None:
+                return decode_body(body)
+            chunk = await self._stdout.read(65536)
+            if not chunk:
+                self._frames.check_complete()
                 return None
-            if line.strip() == b"":
-                if header:
-                    break
-                continue
-            check_header_line(line)
-            header += line
-            if len(header) > MAX_HEADER_BYTES:
-                raise ProtocolError(f"frame header longer than {MAX_HEADER_BYTES} bytes: {bytes(header[:200])!r}…")
-        length = content_length(bytes(header))
-        try:
-            body = await self._stdout.readexactly(length)
-        except asyncio.IncompleteReadError as exc:
-            raise ProtocolError(
-                f"the server's output ended {length - len(exc.partial)} bytes short of a {length}-byte message"
-            ) from None
-        return decode_body(body)
+            self._frames.feed(chunk)
 
     async def _read_loop(self) -> None:
         broken: Optional[ProtocolError] = None

@@ -128,20 +128,25 @@ class FrameBuffer:
         if end < 0:
             self._check_partial_header()
             return None
-        header = bytes(data[:end])
-        digits = header[len(_CANONICAL_PREFIX):]
-        if header.startswith(_CANONICAL_PREFIX) and digits.isdigit():
-            length = int(digits)  # the server's own, one-line header
-        else:
-            for line in header.split(b"\r\n"):
-                check_header_line(line + b"\r\n")
-            length = content_length(header)
+        length = _body_length(bytes(data[:end]))
         start = end + len(HEADER_END)
         if len(data) < start + length:
             return None
         body = bytes(data[start : start + length])
         del data[: start + length]
         return body
+
+    def check_complete(self) -> None:
+        """At the end of the stream: raise :class:`ProtocolError` if a frame was cut off."""
+        data = self._data
+        if not data.strip(b"\r\n"):
+            return
+        end = data.find(HEADER_END)
+        if end < 0:
+            raise ProtocolError(f"the server's output ended inside a frame header: {bytes(data[:200])!r}")
+        length = _body_length(bytes(data[:end]))
+        missing = end + len(HEADER_END) + length - len(data)
+        raise ProtocolError(f"the server's output ended {missing} bytes short of a {length}-byte message")
 
     def _check_partial_header(self) -> None:
         data = self._data
@@ -152,3 +157,13 @@ class FrameBuffer:
         lines: List[bytes] = bytes(data).split(b"\n")
         for line in lines[:-1]:  # complete lines only; the last may still be arriving
             check_header_line(line + b"\n")
+
+
+def _body_length(header: bytes) -> int:
+    """The body length a complete header block (without its blank line) announces."""
+    digits = header[len(_CANONICAL_PREFIX) :]
+    if header.startswith(_CANONICAL_PREFIX) and digits.isdigit():
+        return int(digits)  # the server's own, one-line header
+    for line in header.split(b"\r\n"):
+        check_header_line(line + b"\r\n")
+    return content_length(header)

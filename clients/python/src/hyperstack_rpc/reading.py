@@ -177,6 +177,7 @@ class OutputReader:
                     return done is None
                 chunk = os.read(self._fd, _CHUNK)
                 if not chunk:
+                    frames.check_complete()  # a frame cut off by the end is a protocol error
                     self._end(None)
                     return False
                 frames.feed(chunk)
