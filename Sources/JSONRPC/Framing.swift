@@ -41,27 +41,28 @@ public struct FramingLimits: Sendable, Equatable {
 /// trailing newline. `.auto` means nothing has been decided yet and uses LSP headers.
 /// The body must not contain a raw newline for NDJSON; `JSON.serialized()` never emits one.
 public func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
-    buildFrame(bodyCount: body.count, framing: framing) { $0.append(contentsOf: body) }
+    buildFrame(bodyCount: body.count, framing: framing) { $0.put(body) }
 }
 
-/// Builds a frame in one allocation: `writeBody` must append exactly `bodyCount` bytes.
+/// Builds a frame in one allocation: `writeBody` must write exactly `bodyCount` bytes.
 /// Used by the response path so a result is copied once, straight into the frame.
-func buildFrame(bodyCount: Int, framing: Framing, _ writeBody: (inout [UInt8]) -> Void) -> [UInt8] {
-    var frame: [UInt8] = []
+func buildFrame(bodyCount: Int, framing: Framing, _ writeBody: (inout ByteCursor) -> Void) -> [UInt8] {
     switch framing {
     case .ndjson:
-        frame.reserveCapacity(bodyCount + 1)
-        writeBody(&frame)
-        frame.append(UInt8(ascii: "\n"))
+        return ByteCursor.bytes(count: bodyCount + 1) { output in
+            writeBody(&output)
+            output.put(UInt8(ascii: "\n"))
+        }
     case .lsp, .auto:
-        let length = String(bodyCount).utf8
-        frame.reserveCapacity(contentLengthPrefix.count + length.count + 4 + bodyCount)
-        frame.append(contentsOf: contentLengthPrefix)
-        frame.append(contentsOf: length)
-        frame.append(contentsOf: headerTerminator)
-        writeBody(&frame)
+        let length = Int64(bodyCount)
+        let total = contentLengthPrefix.count + ByteCursor.decimalDigitCount(length) + headerTerminator.count + bodyCount
+        return ByteCursor.bytes(count: total) { output in
+            output.put(contentLengthPrefix)
+            output.putDecimal(length)
+            output.put(headerTerminator)
+            writeBody(&output)
+        }
     }
-    return frame
 }
 
 private let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)

@@ -10,8 +10,9 @@ import Synchronization
 /// replies may come out of order. Each task starts immediately on the reader thread and
 /// leaves it at its first suspension: a handler that answers without awaiting costs no
 /// thread hop, and one that awaits carries on in the global pool. The lifecycle rules are
-/// the lenient LSP ones: `initialize` is optional but, when sent, must come first; after `shutdown` every request is refused; `exit` reports the exit
-/// code. `$/cancelRequest` is handled the moment it is read, ahead of queued work.
+/// the lenient LSP ones: `initialize` is optional but, when sent, must come first; after
+/// `shutdown` every request is refused; `exit` reports the exit code. `$/cancelRequest`
+/// is handled the moment it is read, ahead of queued work.
 public final class RPCConnection: Sendable {
     private let configuration: ConnectionConfiguration
     private let methods: MethodTable

@@ -36,35 +36,12 @@ struct ResponseEnvelope: Sendable {
 
     /// `{"jsonrpc":"2.0","id":<id>,"result":<value>}` (or `"error"`).
     var body: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
-            var output = ByteCursor(buffer)
-            write(to: &output)
-            initialized = output.position
-        }
+        ByteCursor.bytes(count: byteCount) { write(to: &$0) }
     }
 
     /// The framed response, built in one allocation with each part copied once.
     func frame(_ framing: Framing) -> [UInt8] {
-        let bodyCount = byteCount
-        switch framing {
-        case .ndjson:
-            return [UInt8](unsafeUninitializedCapacity: bodyCount + 1) { buffer, initialized in
-                var output = ByteCursor(buffer)
-                write(to: &output)
-                output.put(UInt8(ascii: "\n"))
-                initialized = output.position
-            }
-        case .lsp, .auto:
-            let total = contentLengthHead.count + decimalDigitCount(Int64(bodyCount)) + headerEnd.count + bodyCount
-            return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-                var output = ByteCursor(buffer)
-                output.put(contentLengthHead)
-                output.putDecimal(Int64(bodyCount))
-                output.put(headerEnd)
-                write(to: &output)
-                initialized = output.position
-            }
-        }
+        buildFrame(bodyCount: byteCount, framing: framing) { write(to: &$0) }
     }
 
     private func write(to output: inout ByteCursor) {
@@ -94,79 +71,25 @@ enum SerializedID: Sendable {
 
     var byteCount: Int {
         switch self {
-        case .number(let number): return decimalDigitCount(number)
+        case .number(let number): return ByteCursor.decimalDigitCount(number)
         case .bytes(let bytes): return bytes.count
         }
     }
 }
 
-/// Writes bytes into a buffer sized in advance; every `put` must fit, which the callers
-/// guarantee by computing the exact size first.
-private struct ByteCursor {
-    let buffer: UnsafeMutableBufferPointer<UInt8>
-    private(set) var position = 0
-
-    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
-        self.buffer = buffer
-    }
-
-    mutating func put(_ byte: UInt8) {
-        precondition(position < buffer.count, "response frame size was miscounted")
-        buffer[position] = byte
-        position += 1
-    }
-
-    mutating func put(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { source in
-            precondition(buffer.count - position >= source.count, "response frame size was miscounted")
-            guard let base = source.baseAddress, let target = buffer.baseAddress else { return }
-            (target + position).update(from: base, count: source.count)
-            position += source.count
-        }
-    }
-
-    /// Writes `value` in decimal, with a leading `-` when negative.
-    mutating func putDecimal(_ value: Int64) {
-        let count = decimalDigitCount(value)
-        precondition(buffer.count - position >= count, "response frame size was miscounted")
-        var magnitude = value.magnitude
-        var index = position + count - 1
-        repeat {
-            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude > 0
-        if value < 0 { buffer[position] = UInt8(ascii: "-") }
-        position += count
-    }
-}
-
-/// Characters in `value` written in decimal, sign included.
-private func decimalDigitCount(_ value: Int64) -> Int {
-    var magnitude = value.magnitude
-    var count = value < 0 ? 2 : 1
-    while magnitude >= 10 {
-        magnitude /= 10
-        count += 1
-    }
-    return count
-}
-
 /// Frames a batch response: one JSON array holding every answer, written at once.
 func batchFrame(_ bodies: [[UInt8]], framing: Framing) -> [UInt8] {
     let count = bodies.reduce(2) { $0 + $1.count } + max(bodies.count - 1, 0)
-    return buildFrame(bodyCount: count, framing: framing) { buffer in
-        buffer.append(UInt8(ascii: "["))
+    return buildFrame(bodyCount: count, framing: framing) { output in
+        output.put(UInt8(ascii: "["))
         for (index, body) in bodies.enumerated() {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(contentsOf: body)
+            if index > 0 { output.put(UInt8(ascii: ",")) }
+            output.put(body)
         }
-        buffer.append(UInt8(ascii: "]"))
+        output.put(UInt8(ascii: "]"))
     }
 }
 
 private let envelopeHead: [UInt8] = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
 private let resultKey: [UInt8] = Array(#","result":"#.utf8)
 private let errorKey: [UInt8] = Array(#","error":"#.utf8)
-private let contentLengthHead: [UInt8] = Array("Content-Length: ".utf8)
-private let headerEnd: [UInt8] = Array("\r\n\r\n".utf8)

@@ -133,14 +133,20 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
                 condition.broadcast()
                 return
             }
-            writing = true
-            let bytes = takeQueue()
-            condition.unlock()
-            let outcome = write(bytes, waitWhenFull: false)
-            condition.lock()
-            writing = false
-            finish(bytes, outcome)
+            writeQueue(waitWhenFull: false)
         }
+    }
+
+    /// With the lock held: takes the queue and writes it with the lock released, as the one
+    /// holder of `writing`, then accounts for the outcome.
+    private func writeQueue(waitWhenFull: Bool) {
+        writing = true
+        let bytes = takeQueue()
+        condition.unlock()
+        let outcome = write(bytes, waitWhenFull: waitWhenFull)
+        condition.lock()
+        writing = false
+        finish(bytes, outcome)
     }
 
     /// With the lock held: takes everything queued as one buffer (no copy for a single frame).
@@ -198,13 +204,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
                 condition.broadcast()
                 return
             }
-            writing = true
-            let bytes = takeQueue()
-            condition.unlock()
-            let outcome = write(bytes, waitWhenFull: true)
-            condition.lock()
-            writing = false
-            finish(bytes, outcome)
+            writeQueue(waitWhenFull: true)
             if broken { return }
         }
     }

@@ -27,13 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Serves until told to stop, then exits the process.
-    static func serve(_ options: Settings) async throws -> Never {
-        let logger = try LoggingSetup.bootstrap(level: options.logLevel ?? .info, file: options.logFile)
+    static func serve(_ settings: Settings) async throws -> Never {
+        let logger = try LoggingSetup.bootstrap(level: settings.logLevel ?? .info, file: settings.logFile)
         let protocolOutput = try StandardStreams.takeOverStandardOutput()
         let termination = Termination()
         let writer = FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
         let notifier = ChangeNotifier()
-        let upstream = try Upstream(settings: options, logger: logger) { notifier.publish($0) }
+        let upstream = try Upstream(settings: settings, logger: logger) { notifier.publish($0) }
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let parentWatch = Mutex<Task<Void, Never>?>(nil)
 
@@ -56,8 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
                 serverName: ServerIdentity.name,
                 serverVersion: ServerIdentity.version,
                 capabilities: ServerIdentity.capabilities,
-                framing: options.framing,
-                maxMessageBytes: options.maxMessageBytes),
+                framing: settings.framing,
+                maxMessageBytes: settings.maxMessageBytes),
             methods: ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods),
             sink: writer,
             logger: logger,
@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
                 writer.uncork()
             },
             onEnd: { termination.request(.endOfInput) })
-        logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(options.sandbox ? "embedded sandbox" : "http")"])
+        logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(settings.sandbox ? "embedded sandbox" : "http")"])
 
         let reason = await termination.firstReason()
         let status = await stop(for: reason, connection: connection, writer: writer, logger: logger)

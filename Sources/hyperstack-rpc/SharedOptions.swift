@@ -30,7 +30,7 @@ struct SharedOptions: ParsableArguments {
     var rateLimit: Int = Settings.defaults.rateLimit
 
     @Option(help: "Framing of stdin/stdout: auto, lsp or ndjson.")
-    var framing = FramingChoice(Settings.defaults.framing)
+    var framing: Framing = Settings.defaults.framing
 
     @Option(help: ArgumentHelp("Largest message accepted, in bytes.", valueName: "bytes"))
     var maxMessageBytes: Int = Settings.defaults.maxMessageBytes
@@ -45,7 +45,7 @@ struct SharedOptions: ParsableArguments {
     var settings: Settings {
         Settings(
             sandbox: sandbox, sandboxState: sandboxState, baseURL: baseURL, apiKeyFile: apiKeyFile, cacheTTL: cacheTTL,
-            pollInterval: pollInterval, timeout: timeout, rateLimit: rateLimit, framing: framing.framing,
+            pollInterval: pollInterval, timeout: timeout, rateLimit: rateLimit, framing: framing,
             maxMessageBytes: maxMessageBytes, logLevel: logLevel, logFile: logFile)
     }
 
@@ -61,35 +61,17 @@ struct SharedOptions: ParsableArguments {
     }
 }
 
-/// The `--framing` values.
-enum FramingChoice: String, ExpressibleByArgument, CaseIterable {
-    case auto, lsp, ndjson
-
+/// `--framing` takes the connection's own `Framing` values.
+extension Framing: ExpressibleByArgument {
     // Spelled out: ArgumentParser's defaults describe each case with `String(describing:)`,
     // which goes through runtime reflection and costs about a millisecond at every start.
-    static var allValueStrings: [String] { allCases.map(\.rawValue) }
-    static var allValueDescriptions: [String: String] { [:] }
-    var defaultValueDescription: String { rawValue }
-
-    init(_ framing: Framing) {
-        switch framing {
-        case .auto: self = .auto
-        case .lsp: self = .lsp
-        case .ndjson: self = .ndjson
-        }
-    }
-
-    var framing: Framing {
-        switch self {
-        case .auto: return .auto
-        case .lsp: return .lsp
-        case .ndjson: return .ndjson
-        }
-    }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public static var allValueDescriptions: [String: String] { [:] }
+    public var defaultValueDescription: String { rawValue }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {
-    // As for `FramingChoice`: the raw values, without reflection.
+    // As for `Framing`: the raw values, without reflection.
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
     public static var allValueDescriptions: [String: String] { [:] }
     public var defaultValueDescription: String { rawValue }

@@ -15,22 +15,22 @@ struct Upstream {
     private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
     /// Builds everything. `onChange` receives every change of the key set.
-    init(settings options: Settings, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
-        let requestTimeout = Duration(optionSeconds: options.timeout)
+    init(settings: Settings, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
+        let requestTimeout = Duration(optionSeconds: settings.timeout)
         let transport: any InfrahubTransport
         var credential: SecretString?
-        if options.sandbox {
+        if settings.sandbox {
             // The embedded sandbox still checks api_key like the real API; it accepts a
             // random key made up for this process, so no user key is needed or exposed.
             let processKey = UUID().uuidString.lowercased()
             let sandbox = try Sandbox(
-                configuration: SandboxConfiguration(apiKeys: [processKey], statePath: options.sandboxState),
+                configuration: SandboxConfiguration(apiKeys: [processKey], statePath: settings.sandboxState),
                 logger: logger)
             transport = SandboxTransport(sandbox: sandbox)
             credential = SecretString(processKey)
             httpTransport = nil
         } else {
-            let baseURL = options.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? Self.defaultBaseURL
+            let baseURL = settings.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? Self.defaultBaseURL
             let connectTimeout = min(Duration.seconds(10), requestTimeout)
             // Checked now, so a bad URL fails at startup; built when the first request needs it.
             _ = try AsyncHTTPTransport.validatedBaseURL(baseURL)
@@ -40,19 +40,19 @@ struct Upstream {
             }
             transport = http
             httpTransport = http
-            credential = try Self.credential(options: options)
+            credential = try Self.credential(settings: settings)
         }
         client = InfrahubAPIClient(
             transport: transport,
             configuration: InfrahubClientConfiguration(
                 clientVersion: ServerIdentity.version, requestTimeout: requestTimeout,
-                requestsPerMinute: options.rateLimit),
+                requestsPerMinute: settings.rateLimit),
             logger: logger)
         client.setCredential(credential)
-        let poll = options.pollInterval > 0 ? Duration(optionSeconds: options.pollInterval) : nil
+        let poll = settings.pollInterval > 0 ? Duration(optionSeconds: settings.pollInterval) : nil
         store = KeyStore(
             client: client,
-            configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: options.cacheTTL), pollInterval: poll),
+            configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: settings.cacheTTL), pollInterval: poll),
             logger: logger,
             onChange: onChange)
     }
@@ -64,8 +64,8 @@ struct Upstream {
     }
 
     /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).
-    private static func credential(options: Settings) throws -> SecretString? {
-        if let path = options.apiKeyFile {
+    private static func credential(settings: Settings) throws -> SecretString? {
+        if let path = settings.apiKeyFile {
             let contents: String
             do {
                 contents = try String(contentsOfFile: path, encoding: .utf8)

@@ -37,8 +37,8 @@ import Testing
     }
 
     @Test func valueListsAreTheRawValues() {
-        #expect(FramingChoice.allValueStrings == ["auto", "lsp", "ndjson"])
-        #expect(FramingChoice.ndjson.defaultValueDescription == "ndjson")
+        #expect(Framing.allValueStrings == ["auto", "lsp", "ndjson"])
+        #expect(Framing.ndjson.defaultValueDescription == "ndjson")
         #expect(Logger.Level.allValueStrings.contains("warning"))
     }
 }
