@@ -10,7 +10,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --n
 RPC_BIN := .build/debug/hyperstack-rpc
 SANDBOX_BIN := .build/debug/hyperstack-sandbox
 
-.PHONY: release demo test build fuzz fuzz-short sanitizers sanitizers-short soak system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
+.PHONY: release demo test check build fuzz fuzz-short sanitizers sanitizers-short soak system-deps test-deps unit-tests e2e-tests client-tests bench bench-smoke clean
 
 ## The main job: a scripted session against the embedded sandbox.
 demo: system-deps build
@@ -19,6 +19,15 @@ demo: system-deps build
 ## Every test: Swift units, end-to-end over pipes and HTTP, the clients, the bench harness.
 test: system-deps test-deps build
 	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests fuzz-short sanitizers-short bench-smoke
+
+## The edit loop: build, the Swift unit tests and a quick end-to-end subset (a few minutes
+## on an incremental build). `make test` stays the full suite that CI runs.
+CHECK_E2E := Tests/EndToEnd/test_jsonrpc_spec.py Tests/EndToEnd/test_lifecycle.py \
+	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py
+check: system-deps test-deps build
+	$(MAKE) --no-print-directory unit-tests
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
+		$(PYTHON) -m pytest -q -x --timeout 120 $(CHECK_E2E)
 
 build: system-deps
 	$(SWIFT) build
@@ -95,8 +104,7 @@ bench: system-deps
 	Benchmarks/run.sh
 
 bench-smoke:
-	@if [ -x Benchmarks/run.sh ]; then HYPERSTACK_BENCH_BUILD=debug Benchmarks/run.sh --smoke; \
-	else echo "Benchmarks/run.sh not present yet"; fi
+	HYPERSTACK_BENCH_BUILD=debug Benchmarks/run.sh --smoke
 
 clean:
 	rm -rf .build
