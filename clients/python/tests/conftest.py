@@ -1,8 +1,10 @@
 """Fixtures that run the REAL hyperstack-rpc (and hyperstack-sandbox) binaries.
 
-Binaries come from $HYPERSTACK_RPC_BIN / $HYPERSTACK_SANDBOX_BIN, else the
-repository's .build/debug. Tests needing one are skipped, with the path in the
-reason, when it is missing. Every message exchanged is recorded and, when
+Binaries are found the way the client library finds the server, by the one lookup in
+``hyperstack_rpc.launch.locate``: $HYPERSTACK_RPC_BIN / $HYPERSTACK_SANDBOX_BIN, else this
+repository's .build/debug or .build/release, else PATH. Tests needing a missing binary are
+skipped, saying what was tried, except when the CI variable is set: there a missing binary
+fails them, so a CI run can never pass by testing nothing. Every message exchanged is recorded and, when
 Tests/EndToEnd/protocol_schema.py (and jsonschema) are available, checked
 against protocol/openrpc.json at the end of the test.
 """
@@ -16,13 +18,28 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple
 
 import pytest
 
+from hyperstack_rpc.launch import BINARY_ENV, DEFAULT_BINARY, locate
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-RPC_BIN = os.environ.get("HYPERSTACK_RPC_BIN") or str(REPO_ROOT / ".build" / "debug" / "hyperstack-rpc")
-SANDBOX_BIN = os.environ.get("HYPERSTACK_SANDBOX_BIN") or str(REPO_ROOT / ".build" / "debug" / "hyperstack-sandbox")
+SANDBOX_ENV = "HYPERSTACK_SANDBOX_BIN"
+#: CI sets this (CI=true): a missing binary is then a failure, not a skip.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _find(name: str, env_var: str) -> Tuple[Optional[str], str]:
+    """The binary's path, or None and the lookup's explanation of what it tried."""
+    try:
+        return locate(name, env_var), ""
+    except FileNotFoundError as exc:
+        return None, str(exc)
+
+
+RPC_BIN, RPC_MISSING = _find(DEFAULT_BINARY, BINARY_ENV)
+SANDBOX_BIN, SANDBOX_MISSING = _find("hyperstack-sandbox", SANDBOX_ENV)
 SCHEMA_DIR = REPO_ROOT / "Tests" / "EndToEnd"
 
 #: Environment for the server in tests: the test-only methods on.
@@ -50,7 +67,7 @@ VALIDATOR, VALIDATOR_MISSING = _load_validator()
 
 
 def pytest_report_header(config: Any) -> List[str]:
-    lines = [f"hyperstack-rpc: {RPC_BIN}", f"hyperstack-sandbox: {SANDBOX_BIN}"]
+    lines = [f"hyperstack-rpc: {RPC_BIN or RPC_MISSING}", f"hyperstack-sandbox: {SANDBOX_BIN or SANDBOX_MISSING}"]
     lines.append("wire validation: protocol_schema.py" if VALIDATOR else f"wire validation OFF: {VALIDATOR_MISSING}")
     return lines
 
@@ -114,10 +131,17 @@ class Wire:
             self.checked += 1
 
 
+def missing_binary(reason: str) -> NoReturn:
+    """Skip the test, or fail it when CI is set."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so a missing binary fails the run instead of skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def rpc_bin() -> str:
-    if not os.access(RPC_BIN, os.X_OK):
-        pytest.skip(f"hyperstack-rpc binary not built at {RPC_BIN} (swift build, or set HYPERSTACK_RPC_BIN)")
+    if RPC_BIN is None:
+        missing_binary(RPC_MISSING)
     return RPC_BIN
 
 
@@ -187,8 +211,8 @@ class HttpSandbox:
 
 @pytest.fixture
 def http_sandbox() -> Iterator[HttpSandbox]:
-    if not os.access(SANDBOX_BIN, os.X_OK):
-        pytest.skip(f"hyperstack-sandbox binary not built at {SANDBOX_BIN} (swift build, or set HYPERSTACK_SANDBOX_BIN)")
+    if SANDBOX_BIN is None:
+        missing_binary(SANDBOX_MISSING)
     sandbox = HttpSandbox(SANDBOX_BIN)
     try:
         yield sandbox

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -11,6 +12,7 @@ import hyperstack_rpc
 from hyperstack_rpc import (
     KEEP,
     ApiKey,
+    AsyncClient,
     GeneratedKey,
     KeyChange,
     KeyList,
@@ -24,8 +26,14 @@ from hyperstack_rpc import (
 from hyperstack_rpc.calls import update_params
 from hyperstack_rpc.errors import error_from_response
 from hyperstack_rpc.framing import FrameBuffer, check_header_line, content_length, decode_body, encode_message
-from hyperstack_rpc.launch import StderrTail, build_command
+from hyperstack_rpc.launch import StderrTail
 from hyperstack_rpc.models import parse_timestamp
+
+
+def build_command(binary: Optional[str] = None, **options: Any) -> Tuple[List[str], Dict[str, str]]:
+    """The argv and environment a client would start the server with (an AsyncClient spawns nothing until start())."""
+    client = AsyncClient(binary, **options)
+    return list(client.argv), client._launch.env
 
 
 def test_content_length_counts_utf8_bytes_not_characters() -> None:

@@ -1,38 +1,52 @@
-"""The asyncio client: the same surface as :class:`~hyperstack_rpc.Client`, on asyncio subprocess streams."""
+"""The asyncio client: a thin I/O shell around the session, on asyncio subprocess streams.
+
+The protocol state (ids, waiters, answers, notifications, failure) is the sans-I/O
+:class:`~hyperstack_rpc.session.Session`, and the options and the I/O-free surface come from
+:class:`~hyperstack_rpc.client_base.ClientBase`, exactly as for :class:`~hyperstack_rpc.Client`.
+What is left here is the asyncio I/O: a reader task, a stderr task, futures and cancellation.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import logging
 from types import TracebackType
-from typing import Any, AsyncIterator, Callable, Dict, Mapping, Optional, Sequence, Set, Tuple, Type, Union
+from typing import Any, AsyncIterator, Optional, Set, Type, TypeVar
 
 from . import calls
-from .calls import KEEP, DescriptionArg
-from .errors import (
-    ClientClosed,
-    HyperstackError,
-    MethodNotFound,
-    ProtocolError,
-    ServerDied,
-    Timeout,
-    error_from_response,
-)
-from .framing import FrameBuffer, decode_body, encode_message
-from .launch import StderrTail, build_command
-from .listeners import Listeners, Tracer, classify
+from .calls import KEEP, Call, DescriptionArg
+from .client_base import ClientBase
+from .errors import HyperstackError, ProtocolError, Timeout
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
+from .session import ChangeSubscription, Event, MustReply, Notified
 
 __all__ = ["AsyncClient", "AsyncChangeStream"]
 
 log = logging.getLogger("hyperstack_rpc")
 
-_END = object()  # queued to an AsyncChangeStream when the client closes
+T = TypeVar("T")
 
 
-class AsyncClient:
+class _FutureWaiter:
+    """A call's future, as the session's waiter; a future already cancelled is left alone."""
+
+    __slots__ = ("method", "future")
+
+    def __init__(self, method: str, future: "asyncio.Future[Any]") -> None:
+        self.method = method
+        self.future = future
+
+    def resolve(self, result: Any) -> None:
+        if not self.future.done():
+            self.future.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class AsyncClient(ClientBase[_FutureWaiter]):
     """A running ``hyperstack-rpc`` server and an asyncio JSON-RPC connection to it.
 
     Nothing is spawned until ``await client.start()`` or ``async with
@@ -43,55 +57,11 @@ class AsyncClient:
     is scheduled as a task. Options are those of :class:`~hyperstack_rpc.Client`.
     """
 
-    def __init__(
-        self,
-        binary: Optional[str] = None,
-        *,
-        sandbox: bool = False,
-        sandbox_state: Optional[str] = None,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        extra_args: Sequence[str] = (),
-        env: Optional[Mapping[str, Optional[str]]] = None,
-        timeout: Optional[float] = None,
-        startup_timeout: float = 30.0,
-        shutdown_grace: float = 3.0,
-        client_name: str = "hyperstack-rpc-python",
-        trace: Optional[Tracer] = None,
-        cwd: Optional[str] = None,
-    ) -> None:
-        argv, child_env = build_command(
-            binary,
-            sandbox=sandbox,
-            sandbox_state=sandbox_state,
-            api_key=api_key,
-            base_url=base_url,
-            extra_args=extra_args,
-            env=env,
-        )
-        self.argv: Tuple[str, ...] = tuple(argv)
-        self._env = child_env
-        self._cwd = cwd
-        self._client_name = client_name
-        self._default_timeout = timeout
-        self._startup_timeout = startup_timeout
-        self._grace = shutdown_grace
-        self._trace = trace
-        self._listeners = Listeners()
-        self._tail = StderrTail()
-        self._ids = itertools.count(1)
-        self._pending: Dict[int, Tuple[str, "asyncio.Future[Any]"]] = {}
-        self._abandoned: Set[int] = set()
-        self._streams: Set[AsyncChangeStream] = set()
+    def _open(self) -> None:
         self._background: Set["asyncio.Future[Any]"] = set()
-        self._failure: Optional[Callable[[], HyperstackError]] = None
         self._started = False
-        self._closed = False
         self._closing = False
         self._proc: Optional[asyncio.subprocess.Process] = None
-        self._frames = FrameBuffer()
-        #: ``initialize``'s answer (``serverInfo``, ``capabilities``), once started.
-        self.server_info: Dict[str, Any] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -103,14 +73,7 @@ class AsyncClient:
         # Created here, not in __init__: before Python 3.10 these bind to the loop current at creation.
         self._write_lock = asyncio.Lock()
         self._disconnected = asyncio.Event()
-        self._proc = await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._env,
-            cwd=self._cwd,
-        )
+        self._proc = await self._launch.spawn()
         assert self._proc.stdin is not None and self._proc.stdout is not None and self._proc.stderr is not None
         self._stdin = self._proc.stdin
         self._stdout = self._proc.stdout
@@ -118,37 +81,12 @@ class AsyncClient:
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
         self._reader_task = asyncio.ensure_future(self._read_loop())
         try:
-            result = await self.request(
-                "initialize", calls.initialize_params(self._client_name), timeout=self._startup_timeout
-            )
-            if not isinstance(result, dict):
-                raise ProtocolError(f"initialize result should be an object but is {result!r}")
-            self.server_info = result
+            self.server_info = await self._call(calls.initialize(self._client_name), self._startup_timeout)
             await self.notify("initialized", {})
         except BaseException:
             await self._abort()
             raise
         return self
-
-    @property
-    def pid(self) -> int:
-        """The server's process id."""
-        return self._process().pid
-
-    @property
-    def returncode(self) -> Optional[int]:
-        """The server's exit status once it has been reaped (Popen convention), else ``None``."""
-        return self._process().returncode
-
-    @property
-    def stderr_tail(self) -> Tuple[str, ...]:
-        """The last (up to 50) lines the server wrote to stderr."""
-        return self._tail.lines()
-
-    @property
-    def stderr_bytes(self) -> int:
-        """How many bytes of stderr have been drained from the server so far."""
-        return self._tail.total_bytes
 
     def _process(self) -> asyncio.subprocess.Process:
         if self._proc is None:
@@ -171,7 +109,7 @@ class AsyncClient:
 
         Idempotent. Pending calls raise :class:`ClientClosed`.
         """
-        if self._closed or self._closing or self._proc is None:
+        if self._session.closed or self._closing or self._proc is None:
             return
         self._closing = True
         if not self._disconnected.is_set():
@@ -203,14 +141,7 @@ class AsyncClient:
                 await asyncio.wait_for(asyncio.shield(task), self._grace + 5)
             except (asyncio.TimeoutError, Exception) as exc:  # never let cleanup mask the caller's error
                 log.debug("background task did not finish cleanly: %r", exc)
-        self._closed = True
-        pending = list(self._pending.values())
-        self._pending.clear()
-        for method, future in pending:
-            if not future.done():
-                future.set_exception(ClientClosed(f"the client was closed while {method} was pending"))
-        for stream in list(self._streams):
-            stream._push(_END)
+        self._session.close()
 
     async def _kill(self) -> None:
         proc = self._process()
@@ -235,63 +166,42 @@ class AsyncClient:
         :class:`Timeout`. Error responses raise the :class:`RpcError` subclass for
         their code.
         """
-        self._check_usable(method)
-        wait = self._default_timeout if timeout is None else timeout
-        request_id = next(self._ids)
+        self._check_started()
+        wait = self._wait_for(timeout)
         future: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (method, future)
-        message: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
-        if params is not None:
-            message["params"] = params
+        request_id, frame = self._session.request(method, params, _FutureWaiter(method, future))
         try:
-            await self._send(message)
+            await self._write(frame)
             return await asyncio.wait_for(asyncio.shield(future), wait)
         except asyncio.TimeoutError:
-            if not self._abandon(request_id):
+            cancel = self._session.abandon(request_id)
+            if cancel is None:
                 return await future  # the answer (or the server's death) won the race
-            await self._cancel_remote(request_id)
+            await self._write_quietly(cancel)
             assert wait is not None
             raise Timeout.after(method, wait) from None
         except asyncio.CancelledError:
-            if self._abandon(request_id):
-                self._keep(asyncio.ensure_future(self._cancel_remote(request_id)))
+            cancel = self._session.abandon(request_id)
+            if cancel is not None:
+                self._keep(asyncio.ensure_future(self._write_quietly(cancel)))
             raise
         finally:
             if future.done() and not future.cancelled():
                 future.exception()  # mark retrieved: no "exception was never retrieved" noise
 
-    def _abandon(self, request_id: int) -> bool:
-        if self._pending.pop(request_id, None) is None:
-            return False
-        self._abandoned.add(request_id)
-        return True
-
-    async def _cancel_remote(self, request_id: int) -> None:
-        try:
-            await self.notify("$/cancelRequest", {"id": request_id})
-        except HyperstackError:
-            pass
-
     async def notify(self, method: str, params: Any = None) -> None:
         """Send a notification (no answer is expected)."""
-        self._check_usable(method)
-        message: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            message["params"] = params
-        await self._send(message)
+        self._check_started()
+        await self._write(self._session.notification(method, params))
 
-    def _check_usable(self, method: str) -> None:
+    async def _call(self, call: Call[T], timeout: Optional[float]) -> T:
+        return call.parse(await self.request(call.method, call.params, timeout))
+
+    def _check_started(self) -> None:
         if not self._started:
             raise RuntimeError("the AsyncClient has not been started; use 'async with' or 'await client.start()'")
-        if self._closed:
-            raise ClientClosed(f"cannot send {method}: the client is closed")
-        if self._failure is not None:
-            raise self._failure()
 
-    async def _send(self, message: Dict[str, Any]) -> None:
-        if self._trace is not None:
-            self._trace("send", message)
-        frame = encode_message(message)
+    async def _write(self, frame: bytes) -> None:
         try:
             if self._stdin.is_closing():
                 raise BrokenPipeError("the server's stdin is closed")
@@ -304,33 +214,32 @@ class AsyncClient:
                 await asyncio.wait_for(self._disconnected.wait(), self._grace + 5)
             except asyncio.TimeoutError:
                 pass
-            if self._failure is not None:
-                raise self._failure() from None
-            raise ServerDied(self._process().returncode, self._tail.lines()) from None
+            raise self._session.write_failed(self._process().returncode, self._tail.lines()) from None
+
+    async def _write_quietly(self, frame: bytes) -> None:
+        """Write a frame nobody waits on (a cancel, an error answer): a dead server is reported elsewhere."""
+        try:
+            await self._write(frame)
+        except HyperstackError:
+            pass
 
     # ------------------------------------------------------------------- reading
 
-    async def _read_frame(self) -> Optional[Dict[str, Any]]:
-        while True:
-            body = self._frames.next_body()
-            if body is not None:
-                return decode_body(body)
-            chunk = await self._stdout.read(65536)
-            if not chunk:
-                self._frames.check_complete()
-                return None
-            self._frames.feed(chunk)
-
     async def _read_loop(self) -> None:
         broken: Optional[ProtocolError] = None
+        session = self._session
         try:
             while True:
-                message = await self._read_frame()
-                if message is None:
+                chunk = await self._stdout.read(65536)
+                if not chunk:
+                    session.end_of_output()  # a frame cut off by the end is a protocol error
                     break
-                if self._trace is not None:
-                    self._trace("recv", message)
-                self._dispatch(message)
+                session.feed(chunk)
+                while True:
+                    event = session.next_event()
+                    if event is None:
+                        break
+                    self._on_event(event)
         except ProtocolError as exc:
             broken = exc
         except (ConnectionError, OSError):
@@ -340,6 +249,15 @@ class AsyncClient:
             await self._kill()
         await self._on_disconnect(broken)
 
+    def _on_event(self, event: "Event[_FutureWaiter]") -> None:
+        """React to what the session made of a message: run awaitable callback results, answer requests."""
+        if type(event) is Notified:
+            for result in event.results:
+                if inspect.isawaitable(result):
+                    self._keep(asyncio.ensure_future(result))
+        elif type(event) is MustReply:
+            self._keep(asyncio.ensure_future(self._write_quietly(event.frame)))
+
     async def _on_disconnect(self, broken: Optional[ProtocolError]) -> None:
         proc = self._process()
         try:
@@ -347,66 +265,12 @@ class AsyncClient:
         except asyncio.TimeoutError:
             log.warning("hyperstack-rpc closed its output but kept running; killing it")
             await self._kill()
-        status = proc.returncode
         try:
             await asyncio.wait_for(asyncio.shield(self._stderr_task), 5)
         except asyncio.TimeoutError:
             pass
-        tail = self._tail.lines()
-
-        def failure() -> HyperstackError:
-            if broken is not None:
-                return ProtocolError(str(broken))
-            return ServerDied(status, tail)
-
-        self._failure = failure
-        pending = list(self._pending.values())
-        self._pending.clear()
+        self._session.disconnect(proc.returncode, self._tail.lines(), broken)
         self._disconnected.set()
-        for _method, future in pending:
-            if not future.done():
-                future.set_exception(failure())
-        for stream in list(self._streams):
-            stream._push(failure())
-
-    def _dispatch(self, message: Dict[str, Any]) -> None:
-        kind = classify(message)
-        if kind == "response":
-            self._resolve(message)
-        elif kind == "notification":
-            change, results = self._listeners.deliver(message["method"], message.get("params"))
-            for result in results:
-                if inspect.isawaitable(result):
-                    self._keep(asyncio.ensure_future(result))
-            if change is not None:
-                for stream in list(self._streams):
-                    stream._push(change)
-        elif kind == "request":
-            # The protocol defines no server-to-client requests; answer so the server is not left waiting.
-            error = {"code": MethodNotFound.CODE, "message": f"the Python client offers no method {message['method']!r}"}
-            self._keep(asyncio.ensure_future(self._send({"jsonrpc": "2.0", "id": message["id"], "error": error})))
-        else:
-            log.warning("ignoring a message that is neither request, response nor notification: %r", message)
-
-    def _resolve(self, message: Dict[str, Any]) -> None:
-        request_id = message["id"]
-        entry = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
-        if entry is None:
-            if request_id in self._abandoned:
-                self._abandoned.discard(request_id)  # the late answer to a timed-out or cancelled call
-            else:
-                log.warning("ignoring a response to unknown request id %r: %r", request_id, message)
-            return
-        _method, future = entry
-        if future.done():
-            return
-        if "error" in message:
-            try:
-                future.set_exception(error_from_response(message["error"]))
-            except ProtocolError as exc:
-                future.set_exception(exc)
-        else:
-            future.set_result(message["result"])
 
     async def _drain_stderr(self) -> None:
         try:
@@ -433,18 +297,6 @@ class AsyncClient:
 
     # ------------------------------------------------------------ notifications
 
-    def on_change(self, callback: Callable[[KeyChange], Any]) -> Callable[[], None]:
-        """Call ``callback(change)`` for every ``apiKeys.didChange``; returns a function that unregisters it.
-
-        The callback runs in the reader task, before the answer of the call that
-        caused the change is delivered. If it returns an awaitable, that is run as a task.
-        """
-        return self._listeners.add_change(callback)
-
-    def on_notification(self, method: str, callback: Callable[[Any], Any]) -> Callable[[], None]:
-        """Call ``callback(params)`` for every notification named ``method``; returns an unregister function."""
-        return self._listeners.add_notification(method, callback)
-
     def changes(self, timeout: Optional[float] = None) -> "AsyncChangeStream":
         """Iterate (``async for``) over ``apiKeys.didChange`` notifications from now on.
 
@@ -452,17 +304,7 @@ class AsyncClient:
         ``timeout`` seconds (``None``: never) or when the client closes; it raises
         :class:`ServerDied` if the server dies.
         """
-        stream = AsyncChangeStream(self, timeout)
-        if self._closed:
-            stream._push(_END)
-        elif self._failure is not None:
-            stream._push(self._failure())
-        else:
-            self._streams.add(stream)
-        return stream
-
-    def _unsubscribe(self, stream: "AsyncChangeStream") -> None:
-        self._streams.discard(stream)
+        return self._subscribe(AsyncChangeStream(self, timeout))
 
     # ----------------------------------------------------------------- typed API
 
@@ -470,52 +312,44 @@ class AsyncClient:
         self, refresh: bool = False, max_age: Optional[float] = None, *, timeout: Optional[float] = None
     ) -> KeyList:
         """``apiKeys.list``: the keys, from cache unless ``refresh`` or older than ``max_age`` seconds."""
-        return KeyList.from_json(await self.request("apiKeys.list", calls.list_params(refresh, max_age), timeout))
+        return await self._call(calls.list_keys(refresh, max_age), timeout)
 
     async def generate(
         self, name: str, description: Optional[str] = None, *, timeout: Optional[float] = None
     ) -> GeneratedKey:
         """``apiKeys.generate``: create a key; the result holds its secret, which is never shown again."""
-        result = await self.request("apiKeys.generate", calls.generate_params(name, description), timeout)
-        return GeneratedKey.from_json(result)
+        return await self._call(calls.generate(name, description), timeout)
 
     async def update(
         self, id: int, name: str, description: DescriptionArg = KEEP, *, timeout: Optional[float] = None
     ) -> ApiKey:
         """``apiKeys.update``: rename a key; ``description=None`` clears it, the default :data:`KEEP` leaves it."""
-        result = await self.request("apiKeys.update", calls.update_params(id, name, description), timeout)
-        if not isinstance(result, dict):
-            raise ProtocolError(f"apiKeys.update result should be an object but is {result!r}")
-        return ApiKey.from_json(result.get("key"), "result.key")
+        return await self._call(calls.update(id, name, description), timeout)
 
     async def delete(self, id: int, *, timeout: Optional[float] = None) -> Deleted:
         """``apiKeys.delete``: remove a key."""
-        return Deleted.from_json(await self.request("apiKeys.delete", {"id": id}, timeout))
+        return await self._call(calls.delete(id), timeout)
 
     async def watch(self, interval: float, *, timeout: Optional[float] = None) -> float:
         """``apiKeys.watch``: poll upstream every ``interval`` seconds (0 stops); returns the interval in force."""
-        return calls.parse_watch(await self.request("apiKeys.watch", {"interval": interval}, timeout))
+        return await self._call(calls.watch(interval), timeout)
 
     async def ping(self, *, timeout: Optional[float] = None) -> None:
         """``$/ping``: check the server is alive and answering."""
-        calls.check_ping(await self.request("$/ping", None, timeout))
+        await self._call(calls.ping(), timeout)
 
 
-class AsyncChangeStream(AsyncIterator[KeyChange]):
+class AsyncChangeStream(ChangeSubscription, AsyncIterator[KeyChange]):
     """An async iterator over an :class:`AsyncClient`'s ``apiKeys.didChange`` notifications.
 
     Buffers every change since it was created. ``close()`` (or ``with`` /
     ``async with``) stops the subscription.
     """
 
-    def __init__(self, client: AsyncClient, timeout: Optional[float]) -> None:
-        self._client = client
-        self._timeout = timeout
-        self._queue: "asyncio.Queue[Union[KeyChange, BaseException, object]]" = asyncio.Queue()
-        self._done = False
+    _queue: "asyncio.Queue[object]"
 
-    def _push(self, item: Union[KeyChange, BaseException, object]) -> None:
-        self._queue.put_nowait(item)
+    def __init__(self, client: AsyncClient, timeout: Optional[float]) -> None:
+        super().__init__(client._session, timeout, asyncio.Queue())
 
     def __aiter__(self) -> "AsyncChangeStream":
         return self
@@ -541,23 +375,10 @@ class AsyncChangeStream(AsyncIterator[KeyChange]):
             item = await asyncio.wait_for(self._queue.get(), timeout)
         except asyncio.TimeoutError:
             return None
-        if isinstance(item, KeyChange):
-            return item
-        self.close()
-        if isinstance(item, BaseException):
-            raise item
-        return None
-
-    def close(self) -> None:
-        """Stop receiving changes."""
-        self._done = True
-        self._client._unsubscribe(self)
+        return self._settle(item)
 
     def __enter__(self) -> "AsyncChangeStream":
         return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
 
     async def __aenter__(self) -> "AsyncChangeStream":
         return self

@@ -1,18 +1,21 @@
-"""The typed methods' params and results, shared by both clients.
+"""The typed methods, written once for both clients: each is a :class:`Call` (method, params, parser).
 
-Keeping the wire shapes here means the synchronous and asyncio clients cannot
-drift apart: each of their typed methods is one ``request`` plus one parser.
+The synchronous and asyncio clients only perform a :class:`Call` (``request`` its method with its
+params, hand the result to its parser), so the wire shapes cannot drift apart between them.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Generic, Optional, TypeVar, Union
 
 from ._version import __version__
 from .errors import ProtocolError
+from .models import ApiKey, Deleted, GeneratedKey, KeyList
 
-__all__ = ["KEEP", "Keep", "DescriptionArg"]
+__all__ = ["KEEP", "Keep", "DescriptionArg", "Call"]
+
+T = TypeVar("T")
 
 
 class Keep:
@@ -85,3 +88,66 @@ def check_ping(result: Any) -> None:
     """``$/ping`` answers ``{}``."""
     if not isinstance(result, dict):
         raise ProtocolError(f"$/ping result should be an object but is {result!r}")
+
+
+def parse_initialize(result: Any) -> Dict[str, Any]:
+    """``initialize`` result: ``serverInfo`` and ``capabilities``."""
+    if not isinstance(result, dict):
+        raise ProtocolError(f"initialize result should be an object but is {result!r}")
+    return result
+
+
+def parse_update(result: Any) -> ApiKey:
+    """``apiKeys.update`` result: the key as it is now."""
+    if not isinstance(result, dict):
+        raise ProtocolError(f"apiKeys.update result should be an object but is {result!r}")
+    return ApiKey.from_json(result.get("key"), "result.key")
+
+
+class Call(Generic[T]):
+    """One typed call: what to send and how to read the answer. Both clients perform it the same way."""
+
+    __slots__ = ("method", "params", "parse")
+
+    def __init__(self, method: str, params: Any, parse: Callable[[Any], T]) -> None:
+        self.method = method
+        self.params = params
+        self.parse = parse
+
+    def __repr__(self) -> str:
+        return f"Call({self.method!r}, {self.params!r})"
+
+
+def initialize(client_name: str) -> Call[Dict[str, Any]]:
+    """The handshake both clients open with."""
+    return Call("initialize", initialize_params(client_name), parse_initialize)
+
+
+def list_keys(refresh: bool, max_age: Optional[float]) -> Call[KeyList]:
+    """``apiKeys.list``."""
+    return Call("apiKeys.list", list_params(refresh, max_age), KeyList.from_json)
+
+
+def generate(name: str, description: Optional[str]) -> Call[GeneratedKey]:
+    """``apiKeys.generate``."""
+    return Call("apiKeys.generate", generate_params(name, description), GeneratedKey.from_json)
+
+
+def update(key_id: int, name: str, description: DescriptionArg) -> Call[ApiKey]:
+    """``apiKeys.update``."""
+    return Call("apiKeys.update", update_params(key_id, name, description), parse_update)
+
+
+def delete(key_id: int) -> Call[Deleted]:
+    """``apiKeys.delete``."""
+    return Call("apiKeys.delete", {"id": key_id}, Deleted.from_json)
+
+
+def watch(interval: float) -> Call[float]:
+    """``apiKeys.watch``."""
+    return Call("apiKeys.watch", {"interval": interval}, parse_watch)
+
+
+def ping() -> Call[None]:
+    """``$/ping``."""
+    return Call("$/ping", None, check_ping)

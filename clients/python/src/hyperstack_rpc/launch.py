@@ -1,79 +1,163 @@
 """How the server process is found and started, and how its stderr is remembered.
 
-Shared by the synchronous and asyncio clients so both spawn the server
-identically. The API key travels only in the child's environment
-(``HYPERSTACK_API_KEY``): a command line is visible to every user via ``ps``.
+Shared by the synchronous and asyncio clients so both find and spawn the server
+identically (and so does the client test suite: it finds binaries with :func:`locate`).
+The API key travels only in the child's environment (``HYPERSTACK_API_KEY``): a command
+line is visible to every user via ``ps``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import subprocess
 import threading
 from collections import deque
-from typing import Deque, Dict, List, Mapping, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import IO, Deque, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["BINARY_ENV", "DEFAULT_BINARY", "resolve_binary", "build_command", "StderrTail"]
+__all__ = [
+    "BINARY_ENV",
+    "DEFAULT_BINARY",
+    "repository_root",
+    "locate",
+    "resolve_binary",
+    "Launch",
+    "StderrTail",
+]
 
 #: Environment variable that overrides which server binary is spawned.
 BINARY_ENV = "HYPERSTACK_RPC_BIN"
 #: The name looked up on ``PATH`` when nothing else says where the server is.
 DEFAULT_BINARY = "hyperstack-rpc"
+#: The build configurations of a checkout, in the order they are looked in.
+BUILD_CONFIGURATIONS = ("debug", "release")
 
 
-def resolve_binary(binary: Optional[str] = None) -> str:
-    """Find the server: the explicit ``binary`` (path or name on PATH), else ``$HYPERSTACK_RPC_BIN``, else PATH."""
-    candidate = binary or os.environ.get(BINARY_ENV) or DEFAULT_BINARY
-    if os.sep in candidate or (os.altsep and os.altsep in candidate):
-        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
-            raise FileNotFoundError(
-                f"hyperstack-rpc server not found or not executable at {candidate!r}; "
-                f"build it (swift build) or point {BINARY_ENV} at it"
-            )
-        return candidate
-    found = shutil.which(candidate)
+def repository_root() -> Optional[Path]:
+    """The hyperstack-rpc checkout this package runs from, or ``None`` for an installed copy.
+
+    ``clients/python/src/hyperstack_rpc`` sits four levels below the root; the root is only
+    believed when it holds the Swift package, so a copy in site-packages never matches.
+    """
+    root = Path(__file__).resolve().parents[4]
+    if (root / "Package.swift").is_file() and (root / "clients" / "python").is_dir():
+        return root
+    return None
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def locate(name: str, env_var: str, explicit: Optional[str] = None) -> str:
+    """Find an executable: ``explicit``, else ``$env_var``, else the checkout's ``.build``, else ``PATH``.
+
+    An explicit value or the variable may be a path (it must then be executable) or a name
+    looked up on ``PATH``. The checkout's build (``.build/debug``, then ``.build/release``)
+    counts only when this package runs from a checkout, which is how its own tests, demos and
+    benchmarks find a fresh ``swift build`` with nothing installed. Raises
+    :class:`FileNotFoundError` saying what was tried and how to fix it.
+    """
+    candidate = explicit or os.environ.get(env_var)
+    if candidate:
+        if os.sep in candidate or (os.altsep and os.altsep in candidate):
+            if not _executable(candidate):
+                raise FileNotFoundError(
+                    f"{name} not found or not executable at {candidate!r}; build it (swift build) or point {env_var} at it"
+                )
+            return candidate
+        found = shutil.which(candidate)
+        if found is None:
+            raise FileNotFoundError(f"{candidate!r} is not on PATH; install {name}, or set {env_var} to its path")
+        return found
+    root = repository_root()
+    tried = []
+    if root is not None:
+        for configuration in BUILD_CONFIGURATIONS:
+            built = root / ".build" / configuration / name
+            if _executable(str(built)):
+                return str(built)
+            tried.append(str(built))
+    found = shutil.which(name)
     if found is None:
+        where = f" (nor built at {' or '.join(tried)})" if tried else ""
         raise FileNotFoundError(
-            f"{candidate!r} is not on PATH; install hyperstack-rpc, pass binary=..., or set {BINARY_ENV}"
+            f"{name!r} is not on PATH{where}; run swift build, install {name}, or set {env_var} to its path"
         )
     return found
 
 
-def build_command(
-    binary: Optional[str] = None,
-    *,
-    sandbox: bool = False,
-    sandbox_state: Optional[str] = None,
-    api_key: Optional[str] = None,
-    base_url: Optional[str] = None,
-    extra_args: Sequence[str] = (),
-    env: Optional[Mapping[str, Optional[str]]] = None,
-) -> Tuple[List[str], Dict[str, str]]:
-    """The argv and environment for the child.
+def resolve_binary(binary: Optional[str] = None) -> str:
+    """Find the server: ``binary`` (path or name on PATH), else ``$HYPERSTACK_RPC_BIN``, else the checkout's build, else PATH."""
+    return locate(DEFAULT_BINARY, BINARY_ENV, binary)
 
-    ``env`` entries are laid over this process's environment; a value of ``None``
-    removes that variable. ``sandbox_state`` implies ``sandbox``.
+
+class Launch:
+    """A resolved way to start the server (argv, environment, directory); spawns it for either client.
+
+    The clients' options, with their defaults, are declared once, on the clients' shared
+    constructor (:class:`~hyperstack_rpc.client_base.ClientBase`); :meth:`build` turns them into
+    a command line and an environment.
     """
-    if isinstance(extra_args, (str, bytes)):
-        raise TypeError("extra_args must be a sequence of arguments, not a single string")
-    argv = [resolve_binary(binary), "--framing", "lsp"]
-    if sandbox or sandbox_state is not None:
-        argv.append("--sandbox")
-    if sandbox_state is not None:
-        argv += ["--sandbox-state", os.fspath(sandbox_state)]
-    if base_url is not None:
-        argv += ["--base-url", base_url]
-    argv += list(extra_args)
 
-    child_env = dict(os.environ)
-    for name, value in (env or {}).items():
-        if value is None:
-            child_env.pop(name, None)
-        else:
-            child_env[name] = value
-    if api_key is not None:
-        child_env["HYPERSTACK_API_KEY"] = api_key
-    return argv, child_env
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Optional[str] = None) -> None:
+        self.argv: Tuple[str, ...] = tuple(argv)
+        self.env = dict(env)
+        self.cwd = cwd
+
+    @classmethod
+    def build(
+        cls,
+        binary: Optional[str],
+        *,
+        sandbox: bool,
+        sandbox_state: Optional[str],
+        api_key: Optional[str],
+        base_url: Optional[str],
+        extra_args: Sequence[str],
+        env: Optional[Mapping[str, Optional[str]]],
+        cwd: Optional[str],
+    ) -> "Launch":
+        """Find the binary (:func:`resolve_binary`) and assemble the child's argv and environment.
+
+        ``env`` entries are laid over this process's environment; a value of ``None``
+        removes that variable. ``sandbox_state`` implies ``sandbox``. The API key goes into the
+        environment, never the command line.
+        """
+        if isinstance(extra_args, (str, bytes)):
+            raise TypeError("extra_args must be a sequence of arguments, not a single string")
+        argv = [resolve_binary(binary), "--framing", "lsp"]
+        if sandbox or sandbox_state is not None:
+            argv.append("--sandbox")
+        if sandbox_state is not None:
+            argv += ["--sandbox-state", os.fspath(sandbox_state)]
+        if base_url is not None:
+            argv += ["--base-url", base_url]
+        argv += list(extra_args)
+
+        child_env = dict(os.environ)
+        for name, value in (env or {}).items():
+            if value is None:
+                child_env.pop(name, None)
+            else:
+                child_env[name] = value
+        if api_key is not None:
+            child_env["HYPERSTACK_API_KEY"] = api_key
+        return cls(argv, child_env, cwd)
+
+    def popen(self) -> "subprocess.Popen[bytes]":
+        """Start the server with a pipe on each of its standard streams (for the synchronous client)."""
+        pipe = subprocess.PIPE
+        return subprocess.Popen(self.argv, stdin=pipe, stdout=pipe, stderr=pipe, env=self.env, cwd=self.cwd)
+
+    async def spawn(self) -> asyncio.subprocess.Process:
+        """Start the server with a pipe on each of its standard streams (for the asyncio client)."""
+        pipe = asyncio.subprocess.PIPE
+        return await asyncio.create_subprocess_exec(
+            *self.argv, stdin=pipe, stdout=pipe, stderr=pipe, env=self.env, cwd=self.cwd
+        )
 
 
 class StderrTail:
@@ -100,6 +184,17 @@ class StderrTail:
                 self._lines.append(self._decode(raw))
             # An endless line must not grow without bound: keep its end only.
             self._partial = bytearray(rest[-(self._max_line_chars * 4) :])
+
+    def drain(self, pipe: IO[bytes]) -> None:
+        """Read ``pipe`` until it closes (the synchronous client runs this on a thread of its own)."""
+        read1 = getattr(pipe, "read1", pipe.read)
+        try:
+            for chunk in iter(lambda: read1(65536), b""):
+                self.feed(chunk)
+        except (OSError, ValueError):
+            pass  # closed under us by close()
+        finally:
+            self.finish()
 
     def finish(self) -> None:
         """The pipe closed: keep an unterminated last line too."""

@@ -146,7 +146,7 @@ class KeyChange:
 
 def _parse_keys(values: List[Any], where: str) -> Tuple[ApiKey, ...]:
     """Parse an array of ``ApiKey`` objects; ``where`` names the array in error messages."""
-    keys = []
+    keys: List[ApiKey] = []
     for value in values:
         key = _well_formed_key(value)
         if key is None:

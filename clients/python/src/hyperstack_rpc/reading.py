@@ -9,6 +9,9 @@ delivered when the client is idle and the server's death is noticed at once.
 
 Callers that find the baton taken wait on a condition that is signalled whenever a call
 is resolved or the baton is put down, so a fast answer is never stuck behind a slow one.
+
+The bytes read go straight into the client's sans-I/O :class:`~hyperstack_rpc.session.Session`,
+which cuts them into frames and resolves the calls; this module only decides who reads when.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import os
 import select
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 
 from .errors import ProtocolError
-from .framing import FrameBuffer, decode_body
+from .session import Event, Session
 
 __all__ = ["OutputReader"]
 
@@ -32,9 +35,9 @@ _IDLE_GRACE = 0.002
 
 
 class OutputReader:
-    """Reads Content-Length frames from ``fd`` on whichever thread holds the baton.
+    """Reads the server's output from ``fd`` on whichever thread holds the baton, into ``session``.
 
-    ``on_message`` is called with each decoded message, on the reading thread, in order.
+    ``on_event`` is called with what the session made of each message, on the reading thread, in order.
     ``on_end`` is called once, on the reading thread, when the output ends (``None``) or
     breaks the protocol (the :class:`ProtocolError`); after it nobody reads again.
     """
@@ -42,13 +45,14 @@ class OutputReader:
     def __init__(
         self,
         fd: int,
-        on_message: Callable[[Dict[str, Any]], None],
+        session: "Session[Any]",
+        on_event: Callable[["Event[Any]"], None],
         on_end: Callable[[Optional[ProtocolError]], None],
     ) -> None:
         self._fd = fd
-        self._on_message = on_message
+        self._session = session
+        self._on_event = on_event
         self._on_end = on_end
-        self._frames = FrameBuffer()
         # Used only by the baton holder, one thread at a time (poll objects must not be shared
         # by concurrent callers); the idle background thread waits with select instead.
         self._poll = select.poll()
@@ -155,14 +159,14 @@ class OutputReader:
         """With the baton: dispatch frames until ``done()`` (or, for the background thread, until
         nothing more is readable). Returns False when the deadline passed or the output ended."""
         self._local.reading = True
-        frames = self._frames
+        session = self._session
         try:
             while True:
-                if frames.pending_bytes:
+                if session.pending_bytes:
                     self._dispatch_buffered(done)
                 if done is not None and done():
                     # Leave no whole frame behind: the background thread wakes only for new bytes.
-                    if frames.pending_bytes:
+                    if session.pending_bytes:
                         self._dispatch_buffered(None)
                     return True
                 if done is None:
@@ -177,10 +181,10 @@ class OutputReader:
                     return done is None
                 chunk = os.read(self._fd, _CHUNK)
                 if not chunk:
-                    frames.check_complete()  # a frame cut off by the end is a protocol error
+                    session.end_of_output()  # a frame cut off by the end is a protocol error
                     self._end(None)
                     return False
-                frames.feed(chunk)
+                session.feed(chunk)
         except ProtocolError as exc:
             self._end(exc)
             return False
@@ -189,11 +193,12 @@ class OutputReader:
             return False
 
     def _dispatch_buffered(self, done: Optional[Callable[[], bool]]) -> None:
+        next_event = self._session.next_event
         while done is None or not done():
-            body = self._frames.next_body()
-            if body is None:
+            event = next_event()
+            if event is None:
                 return
-            self._on_message(decode_body(body))
+            self._on_event(event)
 
     def _readable(self, timeout: Optional[float]) -> bool:
         """Whether the pipe has data (or its end) within ``timeout`` seconds (``None``: wait)."""
