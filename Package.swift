@@ -25,13 +25,30 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // C shim → JSON → JSON-RPC → Infrahub client → key store → server → executable.
+        // Beside that chain, with no project dependencies of their own: SecureFiles (every file
+        // we write, and the secret files we read), LogOutput (the log handlers, on SecureFiles)
+        // and CProcessStartup (what runs before the Swift runtime), used by the executables and
+        // the sandbox's state file.
         .systemLibrary(
             name: "CJansson",
             pkgConfig: "jansson",
             providers: [.apt(["libjansson-dev"])]
+        ),
+        // C code that runs before the Swift runtime starts: it pins the crash reporter's settings
+        // (SWIFT_BACKTRACE) and keeps fds 0–2 occupied, so nothing can land on a closed one.
+        .target(name: "CProcessStartup"),
+        // Opening files without following symlinks, refusing foreign or shared ones, and the
+        // exclusive lock on a state file. libc only.
+        .target(name: "SecureFiles", swiftSettings: strictSettings),
+        // swift-log handlers for stderr and files that escape control characters in every line.
+        .target(
+            name: "LogOutput",
+            dependencies: ["SecureFiles", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
         ),
         .target(
             name: "JanssonJSON",
@@ -51,6 +68,7 @@ let package = Package(
             dependencies: [
                 "JSONRPC",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings
         ),
@@ -71,6 +89,7 @@ let package = Package(
             dependencies: [
                 "JanssonJSON",
                 "InfrahubClient",
+                "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -119,6 +138,9 @@ let package = Package(
                 "HyperstackSandbox",
                 "APIKeyStore",
                 "HyperstackRPCServer",
+                "SecureFiles",
+                "LogOutput",
+                "CProcessStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -129,6 +151,8 @@ let package = Package(
             dependencies: [
                 "HyperstackSandbox",
                 "SandboxHTTPServer",
+                "LogOutput",
+                "CProcessStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -145,6 +169,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "SecureFilesTests", dependencies: ["SecureFiles"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "LogOutputTests",
+            dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["JSONRPCStdio"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
