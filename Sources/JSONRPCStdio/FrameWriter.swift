@@ -17,27 +17,17 @@ import Musl
 /// dedicated thread take over the backlog and wait for the pipe to drain; producers never
 /// block. The queued byte count is the back-pressure signal the input side waits on.
 ///
-/// `@unchecked Sendable` is safe here: every mutable field is read and written only while
-/// holding `condition`, and only the one holder of `writing` touches the descriptor.
+/// Every decision (who writes, when to wake whom, what a full or broken pipe means) is a
+/// transition of `FrameWriterState`; this class holds that state under one lock, does the
+/// descriptor I/O and performs the actions the transitions return.
+///
+/// `@unchecked Sendable` is safe here: `state`, the one mutable field, is read and written
+/// only while holding `condition`, and only the thread that the state handed a write to
+/// touches the descriptor, until it reports the outcome back.
 public final class FrameWriter: FrameSink, @unchecked Sendable {
     private let descriptor: Int32
-    /// Whether producers may write inline; false for terminals and files, which stay blocking.
-    private let inlineWrites: Bool
     private let condition = NSCondition()
-    private var queue: [[UInt8]] = []
-    private var queuedBytes = 0
-    private var corkDepth = 0
-    /// Someone (an inline producer or the writer thread) is writing to the descriptor.
-    private var writing = false
-    /// The pipe was full: the writer thread owns the queue until it has drained it.
-    private var backlogged = false
-    private var closing = false
-    private var finished = false
-    private var broken = false
-    /// Threads blocked in `waitForCapacity` or `flushAndClose`. Progress is broadcast only
-    /// when someone waits for it, so an inline write never wakes an idle thread.
-    private var waiters = 0
-    private let highWaterMark: Int
+    private var state: FrameWriterState
     /// Bytes a cork may hold back: a pipe buffer's worth.
     public static let corkLimit = 64 << 10
     private let onBrokenPipe: @Sendable () -> Void
@@ -47,9 +37,12 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     ///   - onBrokenPipe: called once when the reader of our output has gone away.
     public init(descriptor: Int32, highWaterMark: Int = 256 << 10, onBrokenPipe: @escaping @Sendable () -> Void) {
         self.descriptor = descriptor
-        self.highWaterMark = highWaterMark
         self.onBrokenPipe = onBrokenPipe
-        self.inlineWrites = Self.makeNonBlockingIfPipe(descriptor)
+        // Terminals and files stay blocking and are written only by the backlog thread.
+        state = FrameWriterState(
+            writesInline: Self.makeNonBlockingIfPipe(descriptor),
+            highWaterMark: highWaterMark,
+            corkLimit: Self.corkLimit)
         let thread = Thread { [self] in self.runBacklogWriter() }
         thread.name = "hyperstack-rpc.writer"
         thread.start()
@@ -58,10 +51,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     public func write(_ frame: [UInt8]) {
         condition.lock()
         defer { condition.unlock() }
-        guard !closing, !broken else { return }
-        queue.append(frame)
-        queuedBytes += frame.count
-        drainIfIdle()
+        perform(state.enqueue(frame))
     }
 
     /// Holds frames back until the matching `uncork()`, so that everything produced while
@@ -69,22 +59,21 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     /// they go out anyway, so a cork never costs memory.
     public func cork() {
         condition.lock()
-        corkDepth += 1
+        state.cork()
         condition.unlock()
     }
 
     public func uncork() {
         condition.lock()
         defer { condition.unlock() }
-        corkDepth -= 1
-        drainIfIdle()
+        perform(state.uncork())
     }
 
     /// Bytes waiting to be written.
     public var backlog: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queuedBytes
+        return state.queuedBytes
     }
 
     /// Blocks the calling thread while more than the high-water mark is queued, so a
@@ -92,8 +81,10 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     public func waitForCapacity() {
         condition.lock()
         defer { condition.unlock() }
-        while queuedBytes > highWaterMark && !broken && !finished {
-            waitForProgress()
+        while state.mustWaitForCapacity {
+            state.waiterArrived()
+            condition.wait()
+            state.waiterLeft()
         }
     }
 
@@ -102,85 +93,43 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     public func flushAndClose(deadline: Date = .distantFuture) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        closing = true
-        corkDepth = 0
+        state.close()
         condition.broadcast()
-        while !finished {
-            waiters += 1
+        while !state.isFinished {
+            state.waiterArrived()
             let signalled = condition.wait(until: deadline)
-            waiters -= 1
+            state.waiterLeft()
             if !signalled { return false }
         }
         return true
     }
 
-    /// With the lock held: waits for the next broadcast, announced through `waiters`.
-    private func waitForProgress() {
-        waiters += 1
-        condition.wait()
-        waiters -= 1
-    }
+    // MARK: - Performing transitions
 
-    // MARK: - Writing
-
-    /// With the lock held: writes the queue from this thread while nobody else is writing,
-    /// the writer is not corked and the pipe has room; otherwise leaves it queued for
-    /// whoever will write next (the uncorking reader, or the backlog thread). Frames other
-    /// threads add while this thread writes are written by this thread too, before it returns.
-    private func drainIfIdle() {
-        while corkDepth == 0 || queuedBytes >= Self.corkLimit, !writing, !queue.isEmpty, !broken {
-            guard inlineWrites, !backlogged else {
-                condition.broadcast()
-                return
-            }
-            writeQueue(waitWhenFull: false)
+    /// With the lock held: carries out a producer's action. Frames that other threads queue
+    /// while this one writes inline are written by this one too, before it returns.
+    private func perform(_ first: FrameWriterState.ProducerAction) {
+        var action = first
+        while case .write(let bytes) = action {
+            writeReleasingLock(bytes, waitWhenFull: false)
+            action = state.producerStep()
         }
-    }
-
-    /// With the lock held: takes the queue and writes it with the lock released, as the one
-    /// holder of `writing`, then accounts for the outcome.
-    private func writeQueue(waitWhenFull: Bool) {
-        writing = true
-        let bytes = takeQueue()
-        condition.unlock()
-        let outcome = write(bytes, waitWhenFull: waitWhenFull)
-        condition.lock()
-        writing = false
-        finish(bytes, outcome)
-    }
-
-    /// With the lock held: takes everything queued as one buffer (no copy for a single frame).
-    private func takeQueue() -> [UInt8] {
-        defer { queue.removeAll(keepingCapacity: true) }
-        if queue.count == 1 { return queue[0] }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(queuedBytes)
-        for frame in queue { bytes.append(contentsOf: frame) }
-        return bytes
-    }
-
-    /// With the lock held: accounts for a write and hands any rest to the writer thread.
-    private func finish(_ bytes: [UInt8], _ outcome: WriteOutcome) {
-        switch outcome {
-        case .complete:
-            queuedBytes -= bytes.count
-            if queue.isEmpty { backlogged = false }
-        case .full(let written):
-            queuedBytes -= written
-            queue.insert(Array(bytes[written...]), at: 0)
-            backlogged = true
-        case .broken:
-            broken = true
-            finished = true
-            queue.removeAll()
-            queuedBytes = 0
-        }
-        // The backlog thread needs waking only to take over a full pipe or to finish a close;
-        // a completed inline write wakes nobody unless someone waits for capacity or the close.
-        if waiters > 0 || backlogged || closing || broken || !inlineWrites {
+        if case .wakeBacklogWriter = action {
             condition.broadcast()
         }
-        if case .broken = outcome {
+    }
+
+    /// With the lock held: writes `bytes` with the lock released, then reports the outcome
+    /// and performs what the state asks for.
+    private func writeReleasingLock(_ bytes: [UInt8], waitWhenFull: Bool) {
+        condition.unlock()
+        let outcome = writeToDescriptor(bytes, waitWhenFull: waitWhenFull)
+        condition.lock()
+        let after = state.writeFinished(bytes, outcome)
+        if after.wakeWaiters {
+            condition.broadcast()
+        }
+        if after.reportBrokenPipe {
             // Outside the lock: the handler may want to look at us.
             condition.unlock()
             onBrokenPipe()
@@ -188,37 +137,27 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         }
     }
 
-    /// The writer thread: drains a backlog, waiting for the pipe to accept more, and does
-    /// every write when inline writes are off.
+    /// The writer thread: drains a backlog, waiting for the pipe to accept more, does every
+    /// write when inline writes are off, and writes what is left after a close.
     private func runBacklogWriter() {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while !broken && (writing || queue.isEmpty || !(backlogged || !inlineWrites || closing)) {
-                if closing && queue.isEmpty && !writing { break }
+            switch state.backlogWriterStep() {
+            case .wait:
                 condition.wait()
-            }
-            if broken { return }
-            if queue.isEmpty && !writing && closing {
-                finished = true
-                condition.broadcast()
+            case .write(let bytes):
+                writeReleasingLock(bytes, waitWhenFull: true)
+            case .stop(let wakeWaiters):
+                if wakeWaiters { condition.broadcast() }
                 return
             }
-            writeQueue(waitWhenFull: true)
-            if broken { return }
         }
-    }
-
-    private enum WriteOutcome {
-        case complete
-        /// The pipe is full; this many bytes went out.
-        case full(written: Int)
-        case broken
     }
 
     /// Writes `bytes`, retrying short writes and EINTR. When the pipe is full it either
     /// waits for room (`waitWhenFull`) or reports how far it got.
-    private func write(_ bytes: [UInt8], waitWhenFull: Bool) -> WriteOutcome {
+    private func writeToDescriptor(_ bytes: [UInt8], waitWhenFull: Bool) -> FrameWriterState.WriteOutcome {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
