@@ -7,7 +7,8 @@ public struct InitializeOptions: Sendable, Equatable {
     public var processID: Int32?
     public var apiKey: SecretString?
 
-    /// Reads `{processId?, clientInfo?, initializationOptions?: {apiKey?}}`, rejecting wrong types with -32602.
+    /// Reads `{processId?, clientInfo?, initializationOptions?: {apiKey?}}`, rejecting wrong types,
+    /// and an API key that is empty or not one line of visible ASCII, with -32602.
     public init(params: JSON?) throws(RPCError) {
         guard let params, !params.isNull else { return }
         guard case .object(let object) = params else {
@@ -24,11 +25,17 @@ public struct InitializeOptions: Sendable, Equatable {
                 throw RPCError.invalidParams(field: "initializationOptions", reason: "must be an object")
             }
             if let key = members["apiKey"], !key.isNull {
-                guard let string = key.stringValue, !string.isEmpty else {
+                guard let string = key.stringValue else {
                     throw RPCError.invalidParams(
                         field: "initializationOptions.apiKey", reason: "must be a non-empty string")
                 }
-                apiKey = SecretString(string)
+                // Validated here, where it is loaded, like the environment's and the file's; the
+                // reason names the problem, never the key.
+                do {
+                    apiKey = try SecretString(validatingAPIKey: string, from: .initializationOptions)
+                } catch {
+                    throw RPCError.invalidParams(field: "initializationOptions.apiKey", reason: error.reason)
+                }
             }
         }
     }

@@ -207,8 +207,9 @@ public final class InfrahubAPIClient: Sendable {
             }
             let retryAfter = RetryAfter.parse(response?.headers["Retry-After"], now: Self.unixTimeNow())
             guard retryPolicy.shouldRetry(call.retryKind, after: outcome, attempt: attempt) else {
-                throw finalError(call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter)
-                    .redacting(key)
+                throw finalError(
+                    call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter, key: key
+                ).redacting(key)
             }
             let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter, jitter: Double.random(in: 0...1))
             logger.debug(
@@ -227,13 +228,14 @@ public final class InfrahubAPIClient: Sendable {
 
     private func finalError(
         _ call: InfrahubCall, outcome: RetryPolicy.Outcome, response: InfrahubHTTPResponse?, attempts: Int,
-        retryAfter: Duration?
+        retryAfter: Duration?, key: SecretString
     ) -> InfrahubError {
         switch outcome {
         case .transportFailure(let failure):
             return .transport(failure, call: call, attempts: attempts, timeout: configuration.requestTimeout)
         case .response(let status):
-            let body = UpstreamErrorBody(parsing: response?.body ?? [])
+            // Redacted as it is read, before an excerpt of a text body is cut.
+            let body = UpstreamErrorBody(parsing: response?.body ?? [], redacting: key)
             return .http(status: status, body: body, call: call, attempts: attempts, retryAfter: retryAfter)
         }
     }

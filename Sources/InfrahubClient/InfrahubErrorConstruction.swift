@@ -1,8 +1,9 @@
 /// The errors the client raises, worded for a person reading an editor's output pane.
 ///
 /// Messages name the call, say what happened and what to do; upstream's own words are
-/// quoted when it sent any. None of them may contain a secret: callers pass the
-/// configured key through `redacting(_:)` as a last line of defence.
+/// quoted when it sent any, except for a 401. None of them may contain a secret: upstream's
+/// text is redacted as it is read, and callers pass the configured key through
+/// `redacting(_:)` as a last line of defence.
 extension InfrahubError {
     static let credentialHelp =
         "Set HYPERSTACK_API_KEY, pass --api-key-file PATH, or send initializationOptions.apiKey in initialize; or run with --sandbox."
@@ -59,6 +60,14 @@ extension InfrahubError {
             kind = .malformedResponse
             explanation = "Infrahub answered with unexpected HTTP status \(status)."
         }
+        if status == 401 {
+            // A gateway that rejects a key often echoes the key it rejected: a 401's words are
+            // never quoted. `upstreamMessage` only records that upstream said something.
+            let said = body.combinedMessage != nil || body.reason != nil
+            return InfrahubError(
+                kind: kind, message: "\(call.failurePrefix): \(explanation)", httpStatus: status,
+                upstreamMessage: said ? withheldUpstreamText : nil, retryable: retryable)
+        }
         let upstream = body.combinedMessage
         if let upstream { explanation += " Infrahub said: \"\(upstream)\"." }
         return InfrahubError(
@@ -66,25 +75,39 @@ extension InfrahubError {
             upstreamMessage: upstream, retryable: retryable)
     }
 
+    /// What stands for upstream's text where it is withheld (the answers to a rejected key).
+    static let withheldUpstreamText = SecretRedactor.marker
+
     /// The request never got an answer.
     static func transport(_ failure: TransportFailure, call: InfrahubCall, attempts: Int, timeout: Duration) -> InfrahubError {
         var explanation: String
         var retryable = true
+        var kind = Kind.unreachable
         switch failure {
         case .connectionRefused(let detail):
             explanation = "could not connect to Infrahub (\(detail))\(tries(attempts)). Check the network, or run with --sandbox."
         case .timedOut(let detail):
             explanation = "Infrahub did not answer within \(wholeSeconds(timeout)) s (\(detail))\(tries(attempts))."
+        case .responseTimedOut(let detail):
+            explanation = "Infrahub's answer did not arrive in full within \(wholeSeconds(timeout)) s (\(detail))."
         case .connectionLost(let detail):
             explanation = "the connection to Infrahub broke before it answered (\(detail))\(tries(attempts))."
+        case .unusableResponse(let detail):
+            // Asking again would fetch the same unusable answer.
+            kind = .malformedResponse
+            retryable = false
+            explanation = "Infrahub's answer could not be used: \(detail)."
+        case .invalidRequest(let detail):
+            retryable = false
+            explanation = "the request could not be sent: \(detail). Nothing reached Infrahub."
         case .other(let detail):
             explanation = "the request to Infrahub failed (\(detail))\(tries(attempts))."
         }
-        if call == .generate, !isConnectionRefused(failure) {
+        if call == .generate, !failure.neverSent {
             explanation += " The key may or may not have been created; list keys before generating again."
             retryable = false
         }
-        return InfrahubError(kind: .unreachable, message: "\(call.failurePrefix): \(explanation)", retryable: retryable)
+        return InfrahubError(kind: kind, message: "\(call.failurePrefix): \(explanation)", retryable: retryable)
     }
 
     /// A 2xx whose body the client cannot use.
@@ -106,23 +129,22 @@ extension InfrahubError {
             retryable: false)
     }
 
-    /// A copy with every occurrence of `secret` replaced, should upstream have echoed it.
+    /// A copy with every trace of `secret` taken out (see `SecretRedactor`: any 8-character
+    /// run of it, in any case, and its percent- and base64-encoded forms), should upstream or a
+    /// library have echoed it. The last line of defence: upstream's text was already redacted
+    /// as it was read, before any excerpt was cut.
     func redacting(_ secret: SecretString?) -> InfrahubError {
         guard let secret, !secret.revealed.isEmpty else { return self }
+        let redactor = SecretRedactor(secret: secret, sparing: [Self.credentialHelp])
         var copy = self
-        copy.message = message.replacing(secret.revealed, with: "<redacted>")
-        copy.upstreamMessage = upstreamMessage?.replacing(secret.revealed, with: "<redacted>")
-        copy.reason = reason?.replacing(secret.revealed, with: "<redacted>")
+        copy.message = redactor.redact(message)
+        copy.upstreamMessage = redactor.redact(upstreamMessage)
+        copy.reason = redactor.redact(reason)
         return copy
     }
 
     private static func tries(_ attempts: Int) -> String {
         attempts > 1 ? " after \(attempts) tries" : ""
-    }
-
-    private static func isConnectionRefused(_ failure: TransportFailure) -> Bool {
-        if case .connectionRefused = failure { return true }
-        return false
     }
 
     private static func wholeSeconds(_ duration: Duration) -> String {

@@ -27,19 +27,28 @@ struct UpstreamErrorBody: Sendable, Equatable {
     }
 
     init(parsing body: [UInt8]) {
+        self.init(parsing: body, redacting: nil)
+    }
+
+    /// Reads `body`, taking every trace of `secret` out of each text first: before the excerpt
+    /// of a non-JSON body is cut, so that a key straddling the cut leaves no piece behind.
+    init(parsing body: [UInt8], redacting secret: SecretString?) {
         guard !body.isEmpty else { return }
+        let redactor = secret.flatMap { $0.revealed.isEmpty ? nil : SecretRedactor(secret: $0) }
+        func clean(_ text: String?) -> String? { redactor?.redact(text) ?? text }
         guard let json = try? JSON.parse(body) else {
-            text = Self.excerpt(body)
+            text = Self.excerpt(redactor.map { Array($0.redact(String(decoding: body, as: UTF8.self)).utf8) } ?? body)
             return
         }
         guard let object = json.objectValue else { return }
-        message = Self.nonEmptyString(object["message"]) ?? Self.nonEmptyString(object["detail"])
-            ?? Self.nonEmptyString(object["error"])
-        reason = Self.nonEmptyString(object["error_reason"])
+        message = clean(
+            Self.nonEmptyString(object["message"]) ?? Self.nonEmptyString(object["detail"])
+                ?? Self.nonEmptyString(object["error"]))
+        reason = clean(Self.nonEmptyString(object["error_reason"]))
         if let errors = object["errors"]?.objectValue {
             for member in errors.members {
-                if let text = Self.describe(member.value) {
-                    fieldErrors.append(FieldError(field: member.key, message: text))
+                if let text = clean(Self.describe(member.value)) {
+                    fieldErrors.append(FieldError(field: clean(member.key) ?? member.key, message: text))
                 }
             }
         }

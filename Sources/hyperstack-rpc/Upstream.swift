@@ -72,14 +72,24 @@ struct Upstream {
             } catch {
                 throw UpstreamSetupError(description: "cannot read the API key file \(path): \(error.localizedDescription)")
             }
-            let key = contents.trimmingWhitespace
-            guard !key.isEmpty else { throw UpstreamSetupError(description: "the API key file \(path) is empty") }
-            return SecretString(key)
+            // Validated where it is loaded: one line of visible ASCII, optionally ending in a newline.
+            return try validated(contents, from: .file(path: path))
         }
-        if let key = Environment.value("HYPERSTACK_API_KEY")?.trimmingWhitespace, !key.isEmpty {
-            return SecretString(key)
+        // An empty variable counts as unset, as in shells; anything else must be a valid key, and
+        // a bad one stops the start-up rather than falling through to initialize's key or none.
+        if let value = Environment.value("HYPERSTACK_API_KEY"), !value.isEmpty {
+            return try validated(value, from: .environment(variable: "HYPERSTACK_API_KEY"))
         }
         return nil
+    }
+
+    /// The key, or a start-up error that names its source and never its value.
+    private static func validated(_ text: String, from source: CredentialSource) throws -> SecretString {
+        do {
+            return try SecretString(validatingAPIKey: text, from: source)
+        } catch {
+            throw UpstreamSetupError(description: error.description)
+        }
     }
 }
 
