@@ -24,15 +24,21 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     ///   - baseURL: `https://infrahub-api.nexgencloud.com/v1`, or `http://127.0.0.1:PORT/v1` for a local sandbox.
     ///     Request paths are appended to its path.
     ///   - connectTimeout: How long opening a connection may take.
+    ///   - readIdleTimeout: How long a read may wait for the next bytes, while the answer's head or
+    ///     body is awaited; nil leaves only each request's own deadline (which covers the body too).
     ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
     /// - Throws: `InvalidBaseURL` when `baseURL` is not an absolute http(s) URL.
-    public init(baseURL: String, connectTimeout: Duration = .seconds(10), logger: Logger? = nil) throws(InvalidBaseURL) {
+    public init(
+        baseURL: String, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
+        logger: Logger? = nil
+    ) throws(InvalidBaseURL) {
         self.baseURL = try Self.validatedBaseURL(baseURL)
         self.logger = logger
 
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = HTTPClient.Configuration.Timeout(connect: Self.timeAmount(connectTimeout))
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: Self.timeAmount(connectTimeout), read: readIdleTimeout.map(Self.timeAmount))
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -86,15 +92,51 @@ public final class AsyncHTTPTransport: InfrahubTransport {
         request.method = HTTPMethod(rawValue: method)
         for field in headers { request.headers.add(name: field.name, value: field.value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
         do {
-            let response = try await httpClient.execute(request, deadline: deadline)
-            var buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            var responseHeaders = HTTPHeaderList()
-            for (name, value) in response.headers { responseHeaders.add(name, value) }
-            return InfrahubHTTPResponse(status: Int(response.status.code), headers: responseHeaders, body: bytes)
+            response = try await httpClient.execute(request, deadline: deadline)
         } catch {
             throw TransportFailure.classifying(error)
+        }
+        let bytes = try await Self.collect(response.body, upTo: Self.maxResponseBytes, deadline: deadline)
+        var responseHeaders = HTTPHeaderList()
+        for (name, value) in response.headers { responseHeaders.add(name, value) }
+        return InfrahubHTTPResponse(status: Int(response.status.code), headers: responseHeaders, body: bytes)
+    }
+
+    /// The whole body, by `deadline`.
+    ///
+    /// `execute`'s deadline ends once the head has arrived, so a server that sends its headers
+    /// and then trickles (or stops sending) the body would hold the request, and every caller
+    /// sharing it, forever. The body therefore races the rest of the deadline; when the deadline
+    /// wins, cancelling the collection cancels the request and closes its connection.
+    static func collect(
+        _ body: HTTPClientResponse.Body, upTo maxBytes: Int, deadline: NIODeadline
+    ) async throws(TransportFailure) -> [UInt8] {
+        do {
+            return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+                group.addTask {
+                    var buffer = try await body.collect(upTo: maxBytes)
+                    return buffer.readBytes(length: buffer.readableBytes) ?? []
+                }
+                group.addTask {
+                    let remaining = deadline.uptimeNanoseconds.subtractingReportingOverflow(NIODeadline.now().uptimeNanoseconds)
+                    if !remaining.overflow, remaining.partialValue > 0 {
+                        try await Task.sleep(for: .nanoseconds(Int64(clamping: remaining.partialValue)))
+                    }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let bytes = first else {
+                    throw TransportFailure.responseTimedOut("its body did not arrive in full before the deadline")
+                }
+                return bytes
+            }
+        } catch is NIOTooManyBytesError {
+            // Its own `maxBytes` is not always the limit asked for: name ours.
+            throw TransportFailure.tooLarge(maxBytes: maxBytes)
+        } catch {
+            throw TransportFailure.classifyingBody(error)
         }
     }
 

@@ -201,8 +201,8 @@ public final class InfrahubAPIClient: Sendable {
             }
             if case .transportFailure(let failure) = outcome {
                 switch failure {
-                case .timedOut, .connectionLost: sawUnansweredAttempt = true
-                case .connectionRefused, .other: break
+                case .timedOut, .responseTimedOut, .connectionLost: sawUnansweredAttempt = true
+                case .connectionRefused, .unusableResponse, .invalidRequest, .other: break
                 }
             }
             let retryAfter = RetryAfter.parse(response?.headers["Retry-After"], now: Self.unixTimeNow())

@@ -44,8 +44,9 @@ struct RetryPolicy: Sendable {
     /// Whether this outcome is worth repeating at all, ignoring the attempt budget.
     static func isRetryable(_ kind: CallKind, _ outcome: Outcome) -> Bool {
         switch (kind, outcome) {
-        case (.idempotent, .transportFailure):
-            return true
+        case (.idempotent, .transportFailure(let failure)):
+            // A stalled body, an unusable answer or a request that cannot be sent would only repeat.
+            return !failure.isFinal
         case (.idempotent, .response(let status)):
             return status == 429 || (500...599).contains(status)
         case (.generate, .transportFailure(.connectionRefused)):

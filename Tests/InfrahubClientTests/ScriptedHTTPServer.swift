@@ -11,6 +11,9 @@ enum ScriptedReply: Sendable {
     case hang
     /// Read the request and close the connection without answering.
     case close
+    /// Send the status, headers (promising `body`) and only the first `sent` bytes of `body`,
+    /// then nothing more: a body that stalls.
+    case stallBody(status: Int, body: String, sent: Int)
 }
 
 /// One request as the server received it off the wire.
@@ -138,6 +141,14 @@ private final class ScriptedHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case .stallBody(let status, let text, let sent):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+            let head = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            let prefix = ByteBuffer(bytes: Array(text.utf8.prefix(sent)))
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(prefix))), promise: nil)
         }
     }
 }
