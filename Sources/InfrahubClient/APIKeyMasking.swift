@@ -13,4 +13,16 @@ public enum APIKeyMasking {
         guard characters.count >= 12 else { return maskPrefix }
         return maskPrefix + String(characters.suffix(4))
     }
+
+    /// What to show for a `key` that upstream promises is masked (list and update answers).
+    ///
+    /// It is kept when it looks like a mask: at least one `*`, and nothing but `*` and `-`
+    /// before its last four characters. Anything else is taken for a secret upstream sent by
+    /// mistake and masked here, so that it reaches neither a client nor the cache.
+    public static func maskedForm(ofUpstreamKey key: String) -> String {
+        let characters = Array(key)
+        let hidden = characters.dropLast(4)
+        if hidden.contains("*"), hidden.allSatisfy({ $0 == "*" || $0 == "-" }) { return key }
+        return mask(SecretString(key))
+    }
 }

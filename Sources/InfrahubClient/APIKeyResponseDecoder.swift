@@ -11,7 +11,7 @@ enum APIKeyResponseDecoder {
         case refused(UpstreamErrorBody)
     }
 
-    /// `{status, message, api_keys: [...]}`; the keys in it are masked upstream.
+    /// `{status, message, api_keys: [...]}`; the keys in it are masked upstream (and here, if not).
     static func decodeList(_ body: [UInt8]) throws(Failure) -> [APIKeyRecord] {
         let object = try envelope(body)
         guard let items = object["api_keys"]?.arrayValue else {
@@ -22,7 +22,8 @@ enum APIKeyResponseDecoder {
         for (index, item) in items.enumerated() {
             guard let fields = item.objectValue else { throw .malformed("entry \(index) of `api_keys` is not an object") }
             var record = try decodeRecord(fields, context: "entry \(index) of `api_keys`")
-            record.maskedKey = nonEmptyString(fields["key"])
+            // Masked upstream, as documented; should a full secret come instead, mask it as update does.
+            record.maskedKey = nonEmptyString(fields["key"]).map(APIKeyMasking.maskedForm(ofUpstreamKey:))
             records.append(record)
         }
         return records
@@ -48,7 +49,7 @@ enum APIKeyResponseDecoder {
         var record = try decodeRecord(fields, context: "`api_key`")
         if let key = nonEmptyString(fields["key"]) {
             // Should upstream ever echo the full secret here, mask it rather than pass it on.
-            record.maskedKey = key.hasPrefix("*") ? key : APIKeyMasking.mask(SecretString(key))
+            record.maskedKey = APIKeyMasking.maskedForm(ofUpstreamKey: key)
         }
         return record
     }

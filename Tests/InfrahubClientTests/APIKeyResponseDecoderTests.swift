@@ -50,6 +50,22 @@ struct APIKeyResponseDecoderTests {
         #expect(record.maskedKey == "********-****-****-****-********1234")
     }
 
+    /// Issue 10, item 6: list masks an unmasked upstream `key` as update does, and a value that
+    /// only starts with "*" is not taken for a mask.
+    @Test func listMasksUnmaskedKeys() throws {
+        let records = try APIKeyResponseDecoder.decodeList(
+            bytes(#"""
+                {"api_keys": [{"id": 1, "name": "a", "key": "full-secret-value-1234"},
+                              {"id": 2, "name": "b", "key": "*starred-secret-value-5678"},
+                              {"id": 3, "name": "c", "key": "********-****-****-****-********be9a"},
+                              {"id": 4, "name": "d", "key": "****be9a"}]}
+                """#))
+        #expect(records.map(\.maskedKey) == [
+            "********-****-****-****-********1234", "********-****-****-****-********5678",
+            "********-****-****-****-********be9a", "****be9a",
+        ])
+    }
+
     @Test(arguments: [
         "", "not json", "[]", #"{"api_keys": 3}"#, #"{"api_keys": [{"name": "no id"}]}"#,
         #"{"api_keys": [{"id": 1}]}"#, #"{"api_keys": [7]}"#, #"{"api_keys": [{"id": 1.5, "name": "x"}]}"#,
