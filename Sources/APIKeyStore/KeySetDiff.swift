@@ -34,4 +34,12 @@ struct KeySetDiff: Equatable {
         for record in records { byID[record.id] = record }
         return byID.values.sorted { $0.id < $1.id }
     }
+
+    /// The ids that occur more than once in `records`, sorted.
+    static func duplicateIDs(in records: [APIKeyRecord]) -> [Int64] {
+        var seen = Set<Int64>()
+        var repeated = Set<Int64>()
+        for record in records where !seen.insert(record.id).inserted { repeated.insert(record.id) }
+        return repeated.sorted()
+    }
 }

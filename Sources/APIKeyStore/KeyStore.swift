@@ -44,6 +44,8 @@ public actor KeyStore {
     var mutationCount: UInt64 = 0
     /// The one upstream listing that concurrent callers share.
     var inFlightFetch: Task<Result<ListOutcome, InfrahubError>, Never>?
+    /// The ids upstream last listed more than once, so the same duplicates are logged once, not per listing.
+    var reportedDuplicateIDs: [Int64] = []
 
     var pollInterval: Duration?
     var poller: Task<Void, Never>?
@@ -143,6 +145,7 @@ public actor KeyStore {
     /// Installs a full listing as fresh; the first listing of an untouched store is silent.
     private func install(_ listed: [APIKeyRecord]) {
         let keys = KeySetDiff.normalised(listed)
+        reportDuplicates(keys.count == listed.count ? [] : KeySetDiff.duplicateIDs(in: listed))
         var next = snapshot
         next.keys = keys
         next.fetchedAt = Date()
@@ -158,6 +161,19 @@ public actor KeyStore {
         }
         hasLoaded = true
         commit(next, loadedAt: .now, change: change)
+    }
+
+    /// Upstream should never list an id twice; when it does, the last entry wins (see
+    /// `KeySetDiff.normalised`) and a warning names the ids, never the entries, which would
+    /// carry upstream's text into the log.
+    private func reportDuplicates(_ ids: [Int64]) {
+        guard ids != reportedDuplicateIDs else { return }
+        reportedDuplicateIDs = ids
+        guard !ids.isEmpty else { return }
+        let shown = ids.prefix(20).map(String.init).joined(separator: ",") + (ids.count > 20 ? ",..." : "")
+        logger.warning(
+            "Infrahub listed duplicate key ids; the last entry of each is kept",
+            metadata: ["ids": "\(shown)", "count": "\(ids.count)"])
     }
 
     // MARK: Mutations

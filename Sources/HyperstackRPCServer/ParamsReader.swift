@@ -60,7 +60,10 @@ struct ParamsReader {
         return .set(string)
     }
 
-    /// A positive integer key id.
+    /// A key id: any 64-bit integer.
+    ///
+    /// Every id `apiKeys.list` can return is accepted, zero and negative ones included: upstream
+    /// decides which ids exist, and a key we refused here could never be renamed or removed.
     func keyID(_ field: String) throws(RPCError) -> Int64 {
         guard let value = object[field], !value.isNull else {
             throw RPCError.invalidParams(field: field, reason: "is required")
@@ -68,7 +71,6 @@ struct ParamsReader {
         guard let id = value.intValue else {
             throw RPCError.invalidParams(field: field, reason: "must be an integer, not \(value.typeName)")
         }
-        guard id > 0 else { throw RPCError.invalidParams(field: field, reason: "must be a positive integer") }
         return id
     }
 
