@@ -5,7 +5,8 @@
 /// ignored; a bare LF is accepted where CRLF is expected. A body over the limit is
 /// skipped by counting bytes, so a hostile length cannot make us allocate. After an
 /// unusable header the framer scans forward for the next `Content-Length:` text and
-/// resumes there, so one bad frame does not take the connection down.
+/// resumes there, so one bad frame does not take the connection down. A header line that
+/// starts with `{` or `[` (an NDJSON message sent into an LSP stream) is such a header.
 public struct ContentLengthFramer: MessageFramer, Sendable {
     public let limits: FramingLimits
 
@@ -166,6 +167,13 @@ public struct ContentLengthFramer: MessageFramer, Sendable {
             return nil
         }
         headerLineCount += 1
+        if let first = line.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+            // JSON has colons, so without this check the line would pass as an unknown
+            // header and the message would vanish without an answer.
+            return .invalidHeader(
+                "a line starts with '\(Character(Unicode.Scalar(first)))' where a 'Content-Length: N' header was expected; "
+                    + "this stream uses LSP framing, so each JSON message needs that header and a blank line before it")
+        }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
             return .invalidHeader("a \(line.count)-byte header line is not a 'Name: value' line")
         }

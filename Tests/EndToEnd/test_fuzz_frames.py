@@ -410,12 +410,12 @@ class LspStream:
             size = MAX_MESSAGE + self.rng.randrange(1, 5000)
             return b"Content-Length: %d\r\n\r\n" % size + b"z" * size, 1
         if kind < 0.96:
-            # An NDJSON line in an LSP stream: with a colon it is an unknown header that
-            # the next frame's header block absorbs; without one it is refused.
+            # An NDJSON line in an LSP stream: a header line that starts with { is refused
+            # (one -32700, issue 10 item 12), and the scan resumes at the frame's header.
             text, _ = self.f.wrong_field_request()
             line = without_content_length(text.encode())
             frame, frame_answers = self.header(len(body)) + body, answers
-            return line + b"\r\n" + frame, frame_answers
+            return line + b"\r\n" + frame, 1 + frame_answers
         if kind < 0.98:
             line = self.rng.choice([b"[1,2,3]", b"[]", b"garbage", b"\x00\xff\xfe", b"{}"])
             sync, sync_answers = self.sync_frame()

@@ -56,4 +56,55 @@ import Testing
         #expect(decided == .ndjson)
         #expect(framer.feed(chunk) == [.message(bytes(body))])
     }
+
+    // Issue 10, item 12: a UTF-8 byte order mark before the first message.
+
+    @Test func byteOrderMarkBeforeNDJSONIsSkipped() {
+        var framer = AutoFramer()
+        let stream: [UInt8] = [0xEF, 0xBB, 0xBF] + bytes("\(body)\n")
+        stream.withUnsafeBytes { #expect(framer.decide(from: $0) == .ndjson) }
+        #expect(framer.feed(stream) == [.message(bytes(body))])
+        #expect(framer.framing == .ndjson)
+    }
+
+    @Test func byteOrderMarkSplitAcrossChunksIsSkipped() {
+        let stream: [UInt8] = [0xEF, 0xBB, 0xBF] + bytes("\(body)\n\(body)\n")
+        for split in 1...4 {
+            var framer = AutoFramer()
+            let head = Array(stream[..<split])
+            head.withUnsafeBytes { #expect(framer.decide(from: $0) == (split == 4 ? .ndjson : nil)) }
+            var events = framer.feed(head)
+            let tail = Array(stream[split...])
+            tail.withUnsafeBytes { #expect(framer.decide(from: $0) == .ndjson) }
+            events += framer.feed(tail)
+            #expect(events == [.message(bytes(body)), .message(bytes(body))], "split at \(split)")
+        }
+    }
+
+    @Test func byteOrderMarkBeforeLSPAndInFixedFramingsIsSkipped() {
+        var auto = AutoFramer()
+        #expect(auto.feed([0xEF, 0xBB, 0xBF] + lspFrame(body)) == [.message(bytes(body))])
+        #expect(auto.framing == .lsp)
+        var lsp = AutoFramer(framing: .lsp)
+        #expect(lsp.feed([0xEF, 0xBB, 0xBF] + lspFrame(body)) == [.message(bytes(body))])
+        var ndjson = AutoFramer(framing: .ndjson)
+        #expect(ndjson.feed([0xEF, 0xBB, 0xBF] + bytes("\(body)\n")) == [.message(bytes(body))])
+    }
+
+    @Test func onlyALeadingByteOrderMarkIsSkipped() {
+        var framer = AutoFramer(framing: .ndjson)
+        let later: [UInt8] = bytes("\(body)\n") + [0xEF, 0xBB, 0xBF] + bytes("\(body)\n")
+        #expect(framer.feed(later) == [.message(bytes(body)), .message([0xEF, 0xBB, 0xBF] + bytes(body))])
+    }
+
+    @Test func aPartialByteOrderMarkIsData() {
+        var framer = AutoFramer(framing: .ndjson)
+        var events = framer.feed([0xEF, 0xBB])
+        #expect(events.isEmpty)
+        events += framer.feed(bytes("\(body)\n"))
+        #expect(events == [.message([0xEF, 0xBB] + bytes(body))])
+        var auto = AutoFramer()
+        let stream: [UInt8] = [0xEF] + bytes("x\r\n\r\n")
+        stream.withUnsafeBytes { #expect(auto.decide(from: $0) == .lsp) }
+    }
 }

@@ -160,4 +160,29 @@ import Testing
         #expect(framer.feed(lspFrame(first).dropLast(3)).isEmpty)
         #expect(framer.isInsideMessage)
     }
+
+    // Issue 10, item 12: JSON where a header is due is reported, not taken for a header.
+
+    @Test func anNDJSONLineWhereAHeaderIsDueIsAnError() {
+        for line in [first, "[\(first)]"] {
+            var framer = ContentLengthFramer()
+            let events = framer.feed(bytes("\(line)\n") + lspFrame(second))
+            #expect(events.count == 2, "\(line)")
+            guard case .error(.invalidHeader(let reason)) = events.first else {
+                Issue.record("expected an invalid header, got \(events)")
+                continue
+            }
+            #expect(reason.contains("Content-Length"))
+            #expect(events.last == .message(bytes(second)))
+        }
+    }
+
+    @Test func anNDJSONLineAfterAFrameIsAnError() {
+        var framer = ContentLengthFramer()
+        let events = framer.feed(lspFrame(first) + bytes("\(first)\r\n") + lspFrame(second))
+        #expect(events.count == 3)
+        #expect(events.first == .message(bytes(first)))
+        if case .error(.invalidHeader) = events[1] {} else { Issue.record("expected an error, got \(events[1])") }
+        #expect(events.last == .message(bytes(second)))
+    }
 }
