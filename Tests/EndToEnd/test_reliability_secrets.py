@@ -13,12 +13,21 @@ alignment), percent-encoded and hex, in stdout (except each secret's own generat
 must appear exactly once), stderr, log files, state files and notifications; and checks that
 state and log files are mode 0600.
 
-`reliability_kit.find_secrets` is the scanner; `session_blobs` below turns an RpcProcess into
-the blobs to scan, for other suites to reuse.
+A second test plants hostile keys (issue 10, item 1): keys holding control characters (a second
+line, a CRLF header injection, NUL, tab, escape) in HYPERSTACK_API_KEY, in --api-key-file and in
+initialize, each of which must be refused without echoing it; and upstreams that echo the key
+they received back raw, upper-cased, percent-encoded, base64-encoded, split around ": " and cut
+to a prefix, for 400, 401 and 500 answers in every body format, with background polling on.
+
+`reliability_kit.find_secrets` is the scanner for whole secrets in every spelling;
+`key_runs.key_run_leaks`, the strict one for configured keys, looks for any 8-character run of
+the key, case-insensitively, and of its percent-encoded and base64 forms. `session_blobs` below
+turns an RpcProcess into the blobs to scan, for other suites to reuse.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets as random_secrets
@@ -26,6 +35,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -33,7 +43,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Reliability"))
 
 from reliability_kit import Figures, file_mode, find_secrets, register_summary  # noqa: E402
-from rpc_process import RpcProcess, binary_path  # noqa: E402
+from hostile_upstream import HostileUpstream  # noqa: E402
+from key_runs import key_run_leaks  # noqa: E402
+from rpc_process import RpcProcess, binary_path, ndjson_frame  # noqa: E402
 from sandbox_server import SandboxServer  # noqa: E402
 
 
@@ -224,6 +236,8 @@ def test_reliability_no_secret_anywhere(spawn, validator, tmp_path):
     files_checked["http sandbox state file"] = oct(file_mode(sandbox_state))
     keys = [api_key, other_key]
     leaks = find_secrets(blobs, keys + secrets)
+    # The configured keys: any 8-character run of them, in any case, raw, percent- or base64-encoded.
+    leaks += key_run_leaks(blobs, keys)
     # A crash report dumps 16 bytes of memory per register: look for any 12-character piece.
     leaks += [f"a piece of secret #{number} in the {name} crash report"
               for name, report in crash_reports.items() for number, secret in enumerate(keys + secrets)
@@ -253,3 +267,163 @@ def test_reliability_secret_scanner_finds_every_form():
             assert find_secrets({"blob": b"before " + form + b" after"}, [secret]), form
     assert find_secrets({"blob": json.dumps({"k": 'a"b\\c'}).encode()}, ['a"b\\c'])
     assert not find_secrets({"blob": b"********-****-****-****-********0ae7"}, [secret])
+
+
+# -- hostile keys and echoing upstreams (issue 10, item 1) -------------------------------------
+
+def special_key() -> str:
+    """A visible-ASCII key whose every 8-character run holds a character percent-encoding changes."""
+    specials = "+=:@!*$,"
+    return "hs" + "".join(random_secrets.token_hex(2)[:3] + specials[n % len(specials)] for n in range(12))
+
+
+def planted_keys() -> dict[str, str]:
+    """Keys holding control characters, by name; each also has a long visible first line."""
+    def key() -> str:
+        return "hsk-" + random_secrets.token_hex(16)
+    return {
+        "second line": key() + "\nsecond-line-" + random_secrets.token_hex(4),
+        "crlf header injection": key() + "\r\nX-Injected: yes",
+        "ends in NUL": key() + "\0",
+        "tab": key() + "\t" + random_secrets.token_hex(4),
+        "escape": key() + "\x1b[31m" + random_secrets.token_hex(4),
+    }
+
+
+SESSION_INPUT = b"".join(ndjson_frame({"jsonrpc": "2.0", "id": n, "method": method, "params": params})
+                         for n, (method, params) in enumerate([
+                             ("apiKeys.list", {"refresh": True}), ("apiKeys.generate", {"name": "x"}),
+                             ("apiKeys.update", {"id": 1, "name": "y"}), ("apiKeys.delete", {"id": 2})]))
+
+
+def run_to_end(args: list[str], env: dict, stdin: bytes = SESSION_INPUT, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {name: value for name, value in os.environ.items() if name != "HYPERSTACK_API_KEY"}
+    return subprocess.run([binary_path(), *args], input=stdin, capture_output=True, timeout=timeout,
+                          env={**full_env, **env})
+
+
+def test_reliability_hostile_keys_never_leak(spawn, tmp_path):
+    blobs: dict[str, bytes] = {}
+    keys: list[str] = []
+    refusals: dict[str, int] = {}
+    upstream_requests: dict[str, int] = {}
+    log_files: dict[str, Path] = {}
+
+    # 1. Keys with control characters, planted in each place a key is loaded from.
+    with HostileUpstream("echo", api_key=None, status=400) as upstream:
+        for name, planted in planted_keys().items():
+            keys.append(planted)
+            for source in ("env", "file", "call env", "call file"):
+                label = f"{name} via {source}"
+                log = tmp_path / f"log-{len(log_files)}"
+                log_files[label] = log
+                args = ["--base-url", upstream.base_url, "--log-level", "trace", "--log-file", str(log),
+                        "--poll-interval", "0.2"]
+                env: dict = {}
+                if source.endswith("file"):
+                    path = tmp_path / f"key-{len(log_files)}"
+                    path.write_bytes(planted.encode("utf-8", "surrogateescape"))
+                    path.chmod(0o600)
+                    args += ["--api-key-file", str(path)]
+                else:
+                    if "\0" in planted:
+                        continue  # no environment can hold a NUL
+                    env["HYPERSTACK_API_KEY"] = planted
+                if source.startswith("call"):
+                    args = ["call", "apiKeys.list", '{"refresh": true}', *args[:-2]]
+                done = run_to_end(args, env, stdin=b"" if source.startswith("call") else SESSION_INPUT)
+                refusals[label] = done.returncode
+                blobs[f"{label} stdout"] = done.stdout
+                blobs[f"{label} stderr"] = done.stderr
+            # initialize brings it.
+            log = tmp_path / f"log-{len(log_files)}"
+            log_files[f"{name} via initialize"] = log
+            rpc = spawn("--base-url", upstream.base_url, "--log-level", "trace", "--log-file", str(log),
+                        "--poll-interval", "0.2")
+            response = rpc.request("initialize", {"initializationOptions": {"apiKey": planted}})
+            refusals[f"{name} via initialize"] = response.get("error", {}).get("code", 0)
+            for method, params in (("apiKeys.list", {"refresh": True}), ("apiKeys.generate", {"name": "x"})):
+                rpc.request(method, params, timeout=60)
+            assert rpc.stop() == 0
+            blobs.update(session_blobs(rpc, f"{name} via initialize"))
+        upstream_requests["control-character keys"] = len(upstream.requests)
+
+    # 2. Valid keys, and upstreams that echo them back in every encoding, with polling on.
+    for status, body_format in ((400, "json"), (400, "errors"), (400, "text"), (401, "json"), (401, "errors"),
+                                (401, "text"), (500, "json"), (500, "text")):
+        key = special_key()
+        keys.append(key)
+        label = f"echo {status} {body_format}"
+        with HostileUpstream("echo", api_key=key, status=status, body_format=body_format) as upstream:
+            log = tmp_path / f"log-{len(log_files)}"
+            log_files[label] = log
+            rpc = upstream.spawn_rpc(spawn, "--log-level", "trace", "--log-file", str(log), "--timeout", "2",
+                                     "--poll-interval", "0.2")
+            for method, params in (("apiKeys.list", {"refresh": True}), ("apiKeys.generate", {"name": "x"}),
+                                   ("apiKeys.update", {"id": 1, "name": "y"}), ("apiKeys.delete", {"id": 2}),
+                                   ("apiKeys.watch", {"interval": 0.2})):
+                rpc.request(method, params, timeout=90)
+            time.sleep(1.0)  # a few failed polls
+            assert rpc.stop() == 0
+            blobs.update(session_blobs(rpc, label))
+            done = run_to_end(["call", "apiKeys.list", "--base-url", upstream.base_url, "--log-level", "trace"],
+                              upstream.env(), stdin=b"")
+            assert done.returncode == 1, done.stderr[-300:]
+            blobs[f"{label} call stdout"] = done.stdout
+            blobs[f"{label} call stderr"] = done.stderr
+            upstream_requests[label] = len(upstream.requests)
+            assert all(r["headers"].get("api_key") == key for r in upstream.requests)
+
+    # 3. The HTTP sandbox with a state file, its faults echoing the key in each spelling.
+    key = special_key()
+    keys.append(key)
+    state = tmp_path / "sandbox-state.json"
+    server = SandboxServer("--state", str(state), api_key=key)
+    try:
+        rpc = server.spawn_rpc(spawn, "--log-level", "trace", "--log-file", str(tmp_path / "sandbox-session.log"))
+        log_files["sandbox session"] = tmp_path / "sandbox-session.log"
+        rpc.secrets.append(rpc.call("apiKeys.generate", {"name": "kept"})["key"]["secret"])
+        for form in (key, key.upper(), urllib.parse.quote(key, safe=""), base64.b64encode(key.encode()).decode(),
+                     "api_key: " + key, key[:8], key[:12]):
+            server.faults({"method": "GET", "path": "/api-key", "status": 400,
+                           "body": {"status": False, "message": f"bad {form}", "error_reason": form}},
+                          {"method": "GET", "path": "/api-key", "status": 400, "raw_body": "x" * 190 + form})
+            rpc.request("apiKeys.list", {"refresh": True})
+            rpc.request("apiKeys.list", {"refresh": True})
+        assert rpc.stop() == 0
+        blobs.update(session_blobs(rpc, "sandbox session"))
+    finally:
+        server.stop()
+    blobs["sandbox state file"] = state.read_bytes()
+    blobs["sandbox stderr"] = bytes(server.stderr)
+
+    for label, log in log_files.items():
+        blobs[f"{label} log file"] = log.read_bytes() if log.exists() else b""
+
+    leaks = key_run_leaks(blobs, keys) + find_secrets(blobs, keys)
+    accepted = sorted(label for label, code in refusals.items()
+                      if (code == 0 if "initialize" not in label else code != -32602))
+    Figures.record("hostile keys", planted_keys=len(planted_keys()), keys=len(keys), blobs_scanned=len(blobs),
+                   bytes_scanned=sum(len(b) for b in blobs.values()), refusals=len(refusals),
+                   bad_keys_accepted=len(accepted), upstream_requests=upstream_requests, leaks=len(leaks))
+    assert not accepted, f"bad keys accepted: {accepted}"
+    assert upstream_requests["control-character keys"] == 0, "a key with a control character went upstream"
+    assert not leaks, leaks
+
+
+def test_reliability_key_run_scanner_finds_every_form():
+    """The strict scanner itself: every spelling of a piece of 8 or more characters is found,
+    shorter pieces and the masked form are not."""
+    key = "hs3a+9f=c2:e71@0b4!d9e*5c6$a01,7f2+"
+    forms = [key, key.upper(), urllib.parse.quote(key, safe=""), urllib.parse.quote(key, safe="").lower(),
+             base64.b64encode(key.encode()).decode(), base64.b64encode(b"xy" + key.encode()).decode(),
+             base64.urlsafe_b64encode(b"x" + key.encode()).decode(), key[:17] + ": " + key[17:], key[:8],
+             key[9:17], key.encode().hex(), json.dumps(key + "\nsecond-line")]
+    for form in forms:
+        assert key_run_leaks({"blob": f"before {form} after".encode()}, [key]), form
+    with_line = "hsk-0123456789abcdef\nsecond-line-9f8e"
+    assert key_run_leaks({"blob": b'invalidHeaderFieldValues(["hsk-0123456789abcdef\\nsecond-line-9f8e"])'},
+                         [with_line])
+    assert key_run_leaks({"blob": b"second-line-9f8e"}, [with_line])
+    assert not key_run_leaks({"blob": f"before {key[:7]} and {key[10:17]} after".encode()}, [key])
+    assert not key_run_leaks({"blob": b"********-****-****-****-********f2+"}, [key])
