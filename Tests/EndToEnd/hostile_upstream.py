@@ -54,7 +54,7 @@ from typing import Any, Optional
 
 MODES = ("normal", "trickle", "huge", "echo", "redirect", "log_injection", "ids", "unmasked", "slow")
 
-DEFAULT_API_KEY = "hostile-upstream+key/0123456789=abcdef"  # "+", "/", "=" make the percent-encoded echo differ
+DEFAULT_API_KEY = "Qx7Kp2+Zr9Vw/Mt4Lb6=Nc3Hd8Js5Fg1Wy0"  # random-looking (no word a message could hold); "+", "/", "=" make its percent-encoding differ
 
 #: The line `log_injection` tries to forge in our log; it must never appear at the start of a line.
 FORGED_LINE = "2026-01-01T00:00:00Z critical forged: owned"
