@@ -6,7 +6,8 @@ import JanssonJSON
 /// The `apiKeys.*` methods: validate params locally, call the key store, and shape results.
 ///
 /// Upstream failures become the 14xx/15xx codes; the generated secret appears only in
-/// the generate result, which is the one place the protocol promises to return it.
+/// the generate result, which is the one place the protocol promises to return it. That is
+/// why a generate cannot be cancelled once it has started upstream.
 public struct APIKeyMethods: Sendable {
     private let store: KeyStore
     private let listCache = ListResultCache()
@@ -36,10 +37,13 @@ public struct APIKeyMethods: Sendable {
             }
             return .serialized(try listCache.serializedResult(for: outcome))
         }
-        table.register("apiKeys.generate") { params, _ in
+        table.register("apiKeys.generate") { params, context in
             let reader = try ParamsReader(params, method: "apiKeys.generate")
             let name = try reader.keyName("name")
             let description = try reader.optionalString("description")
+            // Once the call is on its way upstream, the key may exist and its secret is
+            // only in the answer: from here on, $/cancelRequest must not drop that answer.
+            guard context.commitToCompletion() else { throw CancellationError() }
             let generated = try await Self.upstream { () throws(InfrahubError) in
                 try await store.generate(name: name, description: description)
             }

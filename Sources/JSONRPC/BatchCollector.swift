@@ -6,14 +6,20 @@ final class BatchCollector: Sendable {
     private struct Progress {
         var bodies: [[UInt8]?]
         var remaining: Int
+        /// Ready answers counted in `backlog` while the batch waits for its slower entries.
+        var held = 0
     }
 
     private let progress: Mutex<Progress>
+    private let expected: Int
+    private let backlog: HeldAnswers
     private let complete: @Sendable ([[UInt8]]) -> Void
 
     /// `slots` is the batch size; `expected` how many entries will be answered.
-    init(slots: Int, expected: Int, complete: @escaping @Sendable ([[UInt8]]) -> Void) {
+    init(slots: Int, expected: Int, backlog: HeldAnswers, complete: @escaping @Sendable ([[UInt8]]) -> Void) {
         progress = Mutex(Progress(bodies: Array(repeating: nil, count: slots), remaining: expected))
+        self.expected = expected
+        self.backlog = backlog
         self.complete = complete
     }
 
@@ -22,8 +28,38 @@ final class BatchCollector: Sendable {
             guard progress.bodies[index] == nil else { return nil }
             progress.bodies[index] = body
             progress.remaining -= 1
-            return progress.remaining == 0 ? progress.bodies.compactMap { $0 } : nil
+            guard progress.remaining == 0 else { return nil }
+            if progress.held > 0 { backlog.release(progress.held) }
+            progress.held = 0
+            return progress.bodies.compactMap { $0 }
         }
         if let finished { complete(finished) }
+    }
+
+    /// Called once every entry has been dispatched: if the batch is still waiting for
+    /// some of them, the answers it already holds count as work in flight until it is
+    /// complete, so batches that wait on slow entries cannot pile up answers unbounded.
+    func holdReadyAnswers() {
+        progress.withLock { progress in
+            guard progress.remaining > 0 else { return }
+            progress.held = expected - progress.remaining
+            if progress.held > 0 { backlog.hold(progress.held) }
+        }
+    }
+}
+
+/// How many ready answers sit in unfinished batches, for the connection's in-flight limit.
+/// A class of its own so that batch collectors can update it without holding the connection.
+final class HeldAnswers: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .relaxed) }
+
+    func hold(_ answers: Int) {
+        count.add(answers, ordering: .relaxed)
+    }
+
+    func release(_ answers: Int) {
+        count.subtract(answers, ordering: .relaxed)
     }
 }

@@ -15,6 +15,15 @@ public struct ConnectionConfiguration: Sendable {
     public var capabilities: JSON
     /// Nesting and duplicate-key limits applied to every incoming message.
     public var parseOptions: JSONParseOptions
+    /// Most requests at work at once (see `defaultMaxInFlight`); at the limit, each new
+    /// request that needs work is answered at once with -32802 instead of being started.
+    public var maxInFlight: Int
+
+    /// 1024: far above what an editor or script keeps outstanding (tens), and above the
+    /// 500 upstream requests a minute the API allows, so reaching it means upstream is
+    /// minutes behind; yet small enough that the work it holds (a task, its params and
+    /// its place in the rate limiter's queue, a few kB each) stays within a few MB.
+    public static let defaultMaxInFlight = 1024
 
     public init(
         serverName: String,
@@ -24,7 +33,8 @@ public struct ConnectionConfiguration: Sendable {
         maxMessageBytes: Int = 16 << 20,
         maxHeaderLineBytes: Int = 8 << 10,
         maxHeaderBytes: Int = 64 << 10,
-        parseOptions: JSONParseOptions = .default
+        parseOptions: JSONParseOptions = .default,
+        maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight
     ) {
         self.serverName = serverName
         self.serverVersion = serverVersion
@@ -34,6 +44,7 @@ public struct ConnectionConfiguration: Sendable {
         self.maxHeaderLineBytes = maxHeaderLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.parseOptions = parseOptions
+        self.maxInFlight = max(1, maxInFlight)
     }
 
     public var framingLimits: FramingLimits {

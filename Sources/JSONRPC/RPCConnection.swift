@@ -13,6 +13,11 @@ import Synchronization
 /// the lenient LSP ones: `initialize` is optional but, when sent, must come first; after
 /// `shutdown` every request is refused; `exit` reports the exit code. `$/cancelRequest`
 /// is handled the moment it is read, ahead of queued work.
+///
+/// Work in flight is capped (`ConnectionConfiguration.maxInFlight`): a request that would
+/// start a task while the cap is reached is answered at once with -32802 instead, so
+/// memory stays bounded whatever the client sends, and input keeps flowing, cancellations
+/// included. Answers that need no task (`$/ping`, a cache hit) are never refused.
 public final class RPCConnection: Sendable {
     private let configuration: ConnectionConfiguration
     private let methods: MethodTable
@@ -33,6 +38,13 @@ public final class RPCConnection: Sendable {
     private let pending = Atomic<Int>(0)
     private let idleWaitersPresent = Atomic<Bool>(false)
     private let initializeResult: RPCResult
+    /// Ready answers waiting in unfinished batches; they count against `maxInFlight` too.
+    private let heldAnswers = HeldAnswers()
+    private let busyError: RPCError
+    /// Set from the first refusal at the cap until the work in flight falls to half of
+    /// it, so a client hammering a full server makes one warning, not one per request.
+    private let saturated = Atomic<Bool>(false)
+    private let refusedWhileSaturated = Atomic<Int>(0)
 
     public init(
         configuration: ConnectionConfiguration,
@@ -48,6 +60,7 @@ public final class RPCConnection: Sendable {
         self.hooks = hooks
         input = Mutex(AutoFramer(framing: configuration.framing, limits: configuration.framingLimits))
         framingCode = Atomic(FramingCode.code(configuration.framing))
+        busyError = .serverBusy(limit: configuration.maxInFlight)
         let result: JSON = [
             "serverInfo": ["name": .string(configuration.serverName), "version": .string(configuration.serverVersion)],
             "capabilities": configuration.capabilities,
@@ -154,7 +167,7 @@ public final class RPCConnection: Sendable {
         let collector: BatchCollector? =
             expected == 0
             ? nil
-            : BatchCollector(slots: messages.count, expected: expected) { bodies in
+            : BatchCollector(slots: messages.count, expected: expected, backlog: heldAnswers) { bodies in
                 sink.write(batchFrame(bodies, framing: framing))
             }
         for (index, message) in messages.enumerated() {
@@ -171,6 +184,7 @@ public final class RPCConnection: Sendable {
                 logger.debug("Ignored a response in a batch: this server sends no requests")
             }
         }
+        collector?.holdReadyAnswers()
     }
 
     // MARK: - Requests
@@ -237,11 +251,37 @@ public final class RPCConnection: Sendable {
                 if let immediate = method.immediate, answerImmediately(request, with: immediate, to: destination) {
                     return
                 }
+                guard hasRoomForWork() else {
+                    deliver(.failure(id: request.id, error: busyError), to: destination)
+                    return
+                }
                 run(request, role: .waitsForInitialize, destination: destination, handler: method.handler)
             } else {
                 deliver(.failure(id: request.id, error: .methodNotFound(request.method)), to: destination)
             }
         }
+    }
+
+    /// Whether one more task fits under `maxInFlight`: two relaxed loads on the hot path.
+    /// Logs when the cap is first reached, and when the load has fallen to half of it.
+    private func hasRoomForWork() -> Bool {
+        let inFlight = pending.load(ordering: .relaxed) + heldAnswers.value
+        if inFlight < configuration.maxInFlight {
+            if saturated.load(ordering: .relaxed), inFlight <= configuration.maxInFlight / 2,
+                saturated.exchange(false, ordering: .relaxed)
+            {
+                let refused = refusedWhileSaturated.exchange(0, ordering: .relaxed)
+                logger.notice(
+                    "Back under half the in-flight limit; \(refused) request(s) were answered with -32802 meanwhile")
+            }
+            return true
+        }
+        refusedWhileSaturated.add(1, ordering: .relaxed)
+        if !saturated.exchange(true, ordering: .relaxed) {
+            logger.warning(
+                "\(configuration.maxInFlight) requests are in flight (--max-in-flight): new ones are answered with -32802 (busy, retry later) until some finish")
+        }
+        return false
     }
 
     /// Tries a method's synchronous fast path; true when it answered. Skipped while an
@@ -329,8 +369,10 @@ public final class RPCConnection: Sendable {
             hooks.onExit(code)
         default:
             if let handler = methods.notifications[notification.method] {
+                guard hasRoomForWork() else { return dropNotification(notification.method) }
                 launch(role: .waitsForInitialize) { await handler(notification.params) }
             } else if let handler = methods.requests[notification.method]?.handler {
+                guard hasRoomForWork() else { return dropNotification(notification.method) }
                 // A notification is a request whose answer nobody wants: run it, drop the outcome.
                 let context = RequestContext(id: nil, method: notification.method, cancellation: nil, connection: self)
                 launch(role: .waitsForInitialize) {
@@ -342,15 +384,28 @@ public final class RPCConnection: Sendable {
         }
     }
 
+    /// At the in-flight cap a notification cannot be answered with -32802: nobody waits
+    /// for an answer, so dropping it is the only way to refuse it.
+    private func dropNotification(_ method: String) {
+        logger.debug("Dropped the notification '\(method)': too much work is in flight")
+    }
+
     private func cancel(_ params: JSON?) {
         guard let idValue = params?["id"], let id = RequestID(json: idValue) else {
             logger.debug("Ignored a $/cancelRequest without a usable 'id'")
             return
         }
         // Unknown, or already answered: nothing to do.
-        guard let entry = tasks.withLock({ $0.entries.removeValue(forKey: .request(id)) }) else { return }
+        guard let entry = tasks.withLock({ $0.entries[.request(id)] }) else { return }
+        let outcome = entry.flag.cancel()
+        guard outcome != .committed else {
+            // Stopping now could lose what only the answer carries (a generated secret).
+            logger.debug("Ignored a $/cancelRequest: the request has passed the point where it can be cancelled")
+            return
+        }
+        tasks.withLock { _ = $0.entries.removeValue(forKey: .request(id)) }
         entry.task.cancel()
-        if entry.flag.cancel(), let destination = entry.destination {
+        if outcome == .answerNow, let destination = entry.destination {
             deliver(.failure(id: id, error: .requestCancelled), to: destination)
         }
     }
@@ -452,11 +507,14 @@ public final class RPCConnection: Sendable {
         var answered = 0
         for (key, entry) in entries {
             entry.task.cancel()
-            if case .request(let id) = key, let destination = entry.destination, entry.flag.cancel() {
+            let committed = entry.flag.isCommitted
+            if case .request(let id) = key, let destination = entry.destination, entry.flag.forceCancel() {
                 answered += 1
-                let error = RPCError(
-                    code: RPCError.Code.requestCancelled, message: "Request cancelled: the input closed before it finished")
-                deliver(.failure(id: id, error: error), to: destination)
+                let message =
+                    committed
+                    ? "Request cancelled: the input closed before it finished; it may still take effect upstream"
+                    : "Request cancelled: the input closed before it finished"
+                deliver(.failure(id: id, error: RPCError(code: RPCError.Code.requestCancelled, message: message)), to: destination)
             }
         }
         if !entries.isEmpty {

@@ -15,7 +15,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.data = data
     }
 
-    /// The standard codes of JSON-RPC 2.0 plus LSP's request-cancelled code.
+    /// The standard codes of JSON-RPC 2.0 plus LSP's request-cancelled and
+    /// server-cancelled codes.
     public enum Code {
         public static let parseError = -32700
         public static let invalidRequest = -32600
@@ -23,6 +24,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidParams = -32602
         public static let internalError = -32603
         public static let requestCancelled = -32800
+        /// LSP's ServerCancelled; here it means "busy: retry later".
+        public static let serverCancelled = -32802
     }
 
     /// The input was not valid JSON (or not a readable frame); answered with id null.
@@ -55,6 +58,15 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The only response a cancelled request ever gets.
     public static let requestCancelled = RPCError(code: Code.requestCancelled, message: "Request cancelled")
+
+    /// The answer to a request that arrived while `limit` requests were already in
+    /// flight: the server did not start it, and the same request may simply be sent again.
+    public static func serverBusy(limit: Int) -> RPCError {
+        RPCError(
+            code: Code.serverCancelled,
+            message: "Server busy: \(limit) requests are already in flight (the --max-in-flight limit), "
+                + "so this one was not started; retry it later")
+    }
 
     /// The error object as it appears in a response.
     public var json: JSON {

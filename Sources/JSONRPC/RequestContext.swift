@@ -43,4 +43,15 @@ public struct RequestContext: Sendable {
     public var isCancelled: Bool {
         cancellation?.isCancelled ?? Task.isCancelled
     }
+
+    /// Makes the rest of this request uncancellable, for work whose effect cannot be taken
+    /// back once it has started, such as creating a key upstream whose secret exists only
+    /// in the answer. From then on `$/cancelRequest` neither answers -32800 nor cancels
+    /// the task, so the handler's own result is the one response. Returns false when the
+    /// request was cancelled before this call: the client has its -32800 already, so the
+    /// handler must not start the work.
+    public func commitToCompletion() -> Bool {
+        guard let cancellation else { return !Task.isCancelled }
+        return cancellation.commit()
+    }
 }

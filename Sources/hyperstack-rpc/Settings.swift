@@ -18,10 +18,12 @@ struct Settings: Equatable, Sendable {
     let rateLimit: Int
     let framing: Framing
     let maxMessageBytes: Int
+    let maxInFlight: Int
     let logLevel: Logger.Level?
     let logFile: String?
 
     static let defaults = Settings(
         sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: 30, pollInterval: 0,
-        timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: 16 << 20, logLevel: nil, logFile: nil)
+        timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: 16 << 20,
+        maxInFlight: ConnectionConfiguration.defaultMaxInFlight, logLevel: nil, logFile: nil)
 }

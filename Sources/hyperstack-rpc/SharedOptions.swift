@@ -8,7 +8,7 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Use the embedded in-process sandbox instead of the real API (needs no API key).")
     var sandbox = Settings.defaults.sandbox
 
-    @Option(help: ArgumentHelp("Persist the embedded sandbox's keys in this file (mode 0600, secrets hashed).", valueName: "path"))
+    @Option(help: ArgumentHelp("Persist the embedded sandbox's keys in this file (mode 0600, secrets hashed). Locked while in use: a second server on it is refused, call waits up to 10 s.", valueName: "path"))
     var sandboxState: String?
 
     @Option(help: ArgumentHelp("Infrahub API base URL (default: $HYPERSTACK_API_URL or https://infrahub-api.nexgencloud.com/v1).", valueName: "url"))
@@ -35,6 +35,9 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Largest message accepted, in bytes.", valueName: "bytes"))
     var maxMessageBytes: Int = Settings.defaults.maxMessageBytes
 
+    @Option(help: ArgumentHelp("Most requests at work at once; beyond it, new ones are answered at once with -32802 (busy, retry later).", valueName: "count"))
+    var maxInFlight: Int = Settings.defaults.maxInFlight
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default: info when serving, warning for call).")
     var logLevel: Logger.Level?
 
@@ -46,7 +49,7 @@ struct SharedOptions: ParsableArguments {
         Settings(
             sandbox: sandbox, sandboxState: sandboxState, baseURL: baseURL, apiKeyFile: apiKeyFile, cacheTTL: cacheTTL,
             pollInterval: pollInterval, timeout: timeout, rateLimit: rateLimit, framing: framing,
-            maxMessageBytes: maxMessageBytes, logLevel: logLevel, logFile: logFile)
+            maxMessageBytes: maxMessageBytes, maxInFlight: maxInFlight, logLevel: logLevel, logFile: logFile)
     }
 
     mutating func validate() throws {
@@ -57,6 +60,7 @@ struct SharedOptions: ParsableArguments {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be more than zero seconds") }
         guard rateLimit >= 1 else { throw ValidationError("--rate-limit must be at least 1 request per minute") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
+        guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1 request") }
         if sandboxState != nil && !sandbox { throw ValidationError("--sandbox-state needs --sandbox") }
     }
 }

@@ -80,12 +80,18 @@ def test_every_schema_is_valid_json_schema(validator, draft):
 
 def test_error_codes_per_method(validator):
     standard = {-32600, -32602, -32603, -32800}
+    # Every method that starts work may be refused at the --max-in-flight cap; the
+    # lifecycle methods and $/ping never start work that counts (issue 10, item 3).
+    busy = {-32802}
     # Every upstream-backed method passes on whatever upstream answers, 409 included.
     upstream = {1400, 1401, 1403, 1404, 1409, 1429, 1500, 1502, 1503}
     assert validator.allowed_error_codes("$/ping") == standard
-    assert validator.allowed_error_codes("apiKeys.watch") == standard
+    assert validator.allowed_error_codes("initialize") == standard
+    assert validator.allowed_error_codes("shutdown") == standard
+    assert validator.allowed_error_codes("apiKeys.watch") == standard | busy
+    assert validator.allowed_error_codes("rpc.discover") == standard | busy
     for method in ("apiKeys.list", "apiKeys.delete", "apiKeys.generate", "apiKeys.update"):
-        assert validator.allowed_error_codes(method) == standard | upstream
+        assert validator.allowed_error_codes(method) == standard | busy | upstream
 
 
 # ----- responses -----------------------------------------------------------------

@@ -25,15 +25,23 @@ import Testing
         let options = try SharedOptions.parse([
             "--sandbox", "--sandbox-state", "/tmp/state.json", "--base-url", "http://127.0.0.1:1/v1",
             "--api-key-file", "/tmp/key", "--cache-ttl", "5", "--poll-interval", "0.5", "--timeout", "7",
-            "--rate-limit", "60", "--framing", "ndjson", "--max-message-bytes", "4096", "--log-level", "debug",
+            "--rate-limit", "60", "--framing", "ndjson", "--max-message-bytes", "4096", "--max-in-flight", "16",
+            "--log-level", "debug",
             "--log-file", "/tmp/log",
         ])
         let expected = Settings(
             sandbox: true, sandboxState: "/tmp/state.json", baseURL: "http://127.0.0.1:1/v1", apiKeyFile: "/tmp/key",
             cacheTTL: 5, pollInterval: 0.5, timeout: 7, rateLimit: 60, framing: .ndjson, maxMessageBytes: 4096,
-            logLevel: .debug, logFile: "/tmp/log")
+            maxInFlight: 16, logLevel: .debug, logFile: "/tmp/log")
         #expect(options.settings == expected)
         #expect(expected != Settings.defaults, "every field differs from its default, so none can be dropped unnoticed")
+    }
+
+    @Test func maxInFlightMustBePositive() throws {
+        // `parse` validates.
+        #expect(throws: (any Error).self) { try SharedOptions.parse(["--max-in-flight", "0"]) }
+        #expect(try SharedOptions.parse(["--max-in-flight", "1"]).settings.maxInFlight == 1)
+        #expect(Settings.defaults.maxInFlight == ConnectionConfiguration.defaultMaxInFlight)
     }
 
     @Test func valueListsAreTheRawValues() {

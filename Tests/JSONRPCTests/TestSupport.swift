@@ -144,12 +144,13 @@ func makeConnection(
     methods: MethodTable = testMethods(),
     framing: Framing = .auto,
     maxMessageBytes: Int = 16 << 20,
+    maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight,
     hooks: ConnectionHooks = ConnectionHooks()
 ) -> (RPCConnection, CollectingSink) {
     let sink = CollectingSink()
     let configuration = ConnectionConfiguration(
         serverName: "test-server", serverVersion: "1.2.3", capabilities: ["apiKeys": true],
-        framing: framing, maxMessageBytes: maxMessageBytes)
+        framing: framing, maxMessageBytes: maxMessageBytes, maxInFlight: maxInFlight)
     let connection = RPCConnection(
         configuration: configuration, methods: methods, sink: sink, logger: quietLogger, hooks: hooks)
     return (connection, sink)

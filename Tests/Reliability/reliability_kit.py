@@ -148,6 +148,7 @@ def wait_gone(pid: int, timeout: float) -> bool:
 # -- a lean pipelined client -------------------------------------------------------------
 
 _ID = re.compile(rb'^\{"jsonrpc":"2\.0","id":(\d+),', re.M)
+_ERROR_CODE = re.compile(rb'"code":(-?\d+)')
 
 
 class PipelinedClient:
@@ -175,6 +176,8 @@ class PipelinedClient:
         self.sent = 0
         self.received = 0
         self.errors: list = []
+        #: error responses by code, e.g. {-32802: 19000, 1404: 1000}
+        self.error_codes: dict = {}
         self.anomalies: list = []
         self.bytes_received = 0
         self.notifications = 0
@@ -269,7 +272,9 @@ class PipelinedClient:
                 else:
                     self.anomalies.append(f"response with unexpected id {int(raw)}")
             if b'"error"' in lines:
-                for line in lines.splitlines():
+                for code in _ERROR_CODE.findall(lines):
+                    self.error_codes[int(code)] = self.error_codes.get(int(code), 0) + 1
+                for line in lines.splitlines() if len(self.errors) < 20 else ():
                     if b'"error"' in line and len(self.errors) < 20:
                         self.errors.append(line[:300].decode("ascii", "replace"))
             with self._progress:

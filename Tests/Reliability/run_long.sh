@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The reliability suites in long mode (soak): 10,000 chaos operations, 1,000,000 pipelined
-# requests, 10,000 requests in flight, a 10 s slow reader, process faults and the secrets sweep.
+# requests, 10,000 requests in flight, 100,000 upstream-bound requests flooding a slow upstream
+# (peak RSS <= 64 MB), a 10 s slow reader, process faults and the secrets sweep.
 #
 # Uses HYPERSTACK_RPC_BIN / HYPERSTACK_SANDBOX_BIN when set, else the release build (built
 # here if missing). Figures go to $HYPERSTACK_RELIABILITY_REPORT (default
