@@ -9,17 +9,20 @@
 # those in $SANITIZER_FILTER (a `swift test --filter` regex), by default the ones that
 # exercise our own concurrency and memory handling without a network:
 #   JSONRPCTests (connection, framers, cancellation), JanssonJSONTests (the C boundary),
-#   APIKeyStoreTests (the cache actor, polling, coalescing).
+#   APIKeyStoreTests (the cache actor, polling, coalescing), and under ThreadSanitizer also
+#   JSONRPCStdioTests (the frame writer, our one @unchecked Sendable class, and the input pump).
 # Exits non-zero on any sanitizer report or test failure; reports are in the log printed.
 set -euo pipefail
 
 which="${1:-all}"
-filter="${SANITIZER_FILTER:-JSONRPCTests|JanssonJSONTests|APIKeyStoreTests}"
+default_filter="JSONRPCTests|JanssonJSONTests|APIKeyStoreTests"
+thread_filter="${SANITIZER_FILTER:-$default_filter|JSONRPCStdioTests}"
+address_filter="${SANITIZER_FILTER:-$default_filter}"
 swift_bin="${SWIFT:-swift}"
 cd "$(dirname "$0")/../.."
 
 run() {
-    local sanitizer="$1" scratch="$2"
+    local sanitizer="$1" scratch="$2" filter="$3"
     local log="$scratch/sanitizer-test.log"
     mkdir -p "$scratch"
     local started=$SECONDS
@@ -50,8 +53,8 @@ run() {
 }
 
 case "$which" in
-    thread) run thread .build-tsan ;;
-    address) run address .build-asan ;;
-    all) run thread .build-tsan && run address .build-asan ;;
+    thread) run thread .build-tsan "$thread_filter" ;;
+    address) run address .build-asan "$address_filter" ;;
+    all) run thread .build-tsan "$thread_filter" && run address .build-asan "$address_filter" ;;
     *) echo "usage: $0 [thread|address|all]" >&2; exit 2 ;;
 esac
