@@ -293,7 +293,7 @@ def test_invalid_params_never_reach_upstream(session):
         ("apiKeys.generate", {"name": "x", "description": 5}, "description"),
         ("apiKeys.update", {"id": "1", "name": "x"}, "id"),
         ("apiKeys.update", {"id": 1}, "name"),
-        ("apiKeys.delete", {"id": 0}, "id"),
+        ("apiKeys.delete", {"id": 2.5}, "id"),  # any integer is an id (issue 10, item 14)
         ("apiKeys.delete", {}, "id"),
         ("apiKeys.list", {"maxAge": -1}, "maxAge"),
         ("apiKeys.list", {"refresh": "yes"}, "refresh"),

@@ -166,7 +166,7 @@ class TestIdsAndErrors:
         ("apiKeys.generate", {"name": "ok", "description": 5}, "description"),
         ("apiKeys.update", {"name": "ok"}, "id"),
         ("apiKeys.update", {"id": 1.5, "name": "ok"}, "id"),
-        ("apiKeys.update", {"id": 0, "name": "ok"}, "id"),
+        ("apiKeys.update", {"id": True, "name": "ok"}, "id"),  # any integer is an id (issue 10, item 14)
         ("apiKeys.delete", {"id": "3"}, "id"),
         ("apiKeys.list", {"refresh": "yes"}, "refresh"),
         ("apiKeys.list", {"maxAge": -1}, "maxAge"),

@@ -278,5 +278,7 @@ def test_request_params(validator):
         validator.check_request("apiKeys.watch", {"interval": -1})
     with pytest.raises(AssertionError, match="by name"):
         validator.check_request("apiKeys.delete", [42])
-    with pytest.raises(AssertionError, match="minimum"):
-        validator.check_request("apiKeys.delete", {"id": 0})
+    # Any integer is an id, zero and negative ones included (issue 10, item 14); a fraction is not.
+    validator.check_request("apiKeys.delete", {"id": 0})
+    with pytest.raises(AssertionError, match="integer"):
+        validator.check_request("apiKeys.delete", {"id": 1.5})

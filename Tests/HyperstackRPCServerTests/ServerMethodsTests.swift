@@ -158,7 +158,7 @@ final class FrameCollector: FrameSink {
     @Test(arguments: [
         ("apiKeys.generate", #"{"name": ""}"#, "name"),
         ("apiKeys.generate", #"{"name": "\#(String(repeating: "é", count: 201))"}"#, "name"),
-        ("apiKeys.update", #"{"id": -1, "name": "x"}"#, "id"),
+        ("apiKeys.update", #"{"id": 1.5, "name": "x"}"#, "id"),  // any integer is an id (issue 10, item 14)
         ("apiKeys.update", #"{"id": 1, "name": "x", "description": 3}"#, "description"),
         ("apiKeys.delete", "[1]", "params"),
         ("apiKeys.list", #"{"maxAge": "soon"}"#, "maxAge"),

@@ -25,10 +25,17 @@ struct InfrahubAPIClientErrorTests {
             #expect(failure.kind == kind)
             #expect(failure.httpStatus == status)
             #expect(failure.retryable == retryable)
-            #expect(failure.reason == "reason_\(status)")
-            #expect(failure.upstreamMessage == "upstream says \(status)")
             #expect(failure.message.hasPrefix("Deleting API key 5 failed: "))
-            #expect(failure.message.contains("upstream says \(status)"))
+            if status == 401 {
+                // A 401's text is never quoted: it may echo the credential (issue 10, item 1).
+                #expect(failure.reason == nil)
+                #expect(failure.upstreamMessage != "upstream says \(status)")
+                #expect(!failure.message.contains("upstream says"))
+            } else {
+                #expect(failure.reason == "reason_\(status)")
+                #expect(failure.upstreamMessage == "upstream says \(status)")
+                #expect(failure.message.contains("upstream says \(status)"))
+            }
         }
     }
 
