@@ -189,7 +189,8 @@ public actor Sandbox {
                 try stateFile.save(next)
             } catch {
                 logger.error("Sandbox could not save its state", metadata: ["error": "\(error)"])
-                return SandboxResponses.error(500, "The sandbox could not save its state file.", reason: "server_error")
+                // The real cause ("cannot save sandbox state to …: permission denied"), for whoever reads the 500.
+                return SandboxResponses.error(500, error.description, reason: "server_error")
             }
         }
         state = next

@@ -73,7 +73,8 @@ struct SandboxResponder: HTTPResponder {
     }
 
     /// `GET /_sandbox/stats`, `POST /_sandbox/faults`, `POST /_sandbox/reset`. No auth:
-    /// the sandbox is a local test tool and these are how tests steer it.
+    /// the sandbox is a local test tool and these are how tests steer it, which is why
+    /// `hyperstack-sandbox` listens on loopback only unless `--allow-remote-control`.
     private func control(_ request: Request, path: String) async -> Response {
         switch (request.method, path) {
         case (.get, "/_sandbox/stats"):

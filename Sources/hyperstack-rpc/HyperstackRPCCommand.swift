@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessStartup
 import Foundation
 import HyperstackRPCServer
 
@@ -13,6 +14,8 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             framing or NDJSON, detected from the first byte). Logs go to stderr.
             The API key comes from HYPERSTACK_API_KEY, --api-key-file, or initialize's \
             initializationOptions.apiKey; --sandbox needs none.
+            SIGTERM, SIGINT and SIGHUP finish in-flight requests, then exit 0; SIGUSR1 logs one \
+            status line; SIGUSR2 is ignored. A closed or read-only stdout at start is exit status 1.
             """,
         version: ServerIdentity.version,
         subcommands: [ServeCommand.self, CallCommand.self],
@@ -21,6 +24,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
 
     /// Parses and runs, mapping usage errors to exit status 2 as shells expect.
     static func main() async {
+        refuseUnusableStandardOutput()
         do {
             // How editors start us: no arguments at all, which means serving with every default.
             // That skips the parser, whose reflection over the option types is two thirds of the
@@ -39,11 +43,59 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             let message = fullMessage(for: error)
             if code == .success {
                 // --help and --version: the only output that belongs on stdout before any protocol starts.
-                FileHandle.standardOutput.write(Data((message + "\n").utf8))
-                Foundation.exit(0)
+                let failure = OutputDescriptor.writeAll(STDOUT_FILENO, Array((message + "\n").utf8))
+                Foundation.exit(failure == 0 ? 0 : 1)
             }
-            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            if !message.isEmpty { StandardError.write(message + "\n") }
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+}
+
+extension HyperstackRPCCommand {
+    /// Exit status when stdout cannot carry the protocol (closed or read-only at start).
+    static let unusableOutputStatus: Int32 = 1
+
+    /// The very first thing: a process started with fd 1 closed would otherwise write the
+    /// protocol into whatever descriptor was opened next. The C constructor in
+    /// `CProcessStartup` has already put /dev/null on every closed one of fds 0–2; here a
+    /// closed or read-only stdout ends the process, with a message if stderr is usable.
+    /// A closed stdin reads as empty input, a closed stderr discards the log.
+    static func refuseUnusableStandardOutput() {
+        let findings = hs_startup_findings()
+        let stdoutClosed = findings & Int32(HS_STARTUP_STDOUT_CLOSED) != 0
+        let stdoutReadOnly = findings & Int32(HS_STARTUP_STDOUT_NOT_WRITABLE) != 0
+        guard stdoutClosed || stdoutReadOnly else { return }
+        if findings & Int32(HS_STARTUP_STDERR_CLOSED) == 0 {
+            let problem = stdoutClosed ? "is closed" : "is not open for writing"
+            let message = "hyperstack-rpc: standard output (fd 1) \(problem), so there is nowhere to write answers; "
+                + "start hyperstack-rpc with stdout connected to a pipe or a file.\n"
+            StandardError.write(message)
+        }
+        Foundation.exit(unusableOutputStatus)
+    }
+}
+
+/// Plain writes to fd 2 for the few messages printed before (or instead of) logging.
+enum StandardError {
+    static func write(_ text: String) {
+        _ = OutputDescriptor.writeAll(STDERR_FILENO, Array(text.utf8))
+    }
+}
+
+/// Whole-buffer writes that report failure instead of trapping (`FileHandle.write` traps).
+enum OutputDescriptor {
+    /// Writes all of `bytes`, retrying on EINTR and short writes; returns 0 or the errno.
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32 {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return 0
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import HyperstackRPCServer
+import HyperstackSandbox
 import InfrahubClient
 import JSONRPC
 import JSONRPCStdio
@@ -10,7 +11,7 @@ import Logging
 import Synchronization
 
 /// Serves JSON-RPC on stdin/stdout until `exit`, end of input, a closed stdout,
-/// the parent's death or SIGTERM.
+/// the parent's death or SIGTERM/SIGINT/SIGHUP (see `SignalPolicy`).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -19,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: SharedOptions
 
-    /// How long in-flight requests may take to finish after end of input or SIGTERM.
+    /// How long in-flight requests may take to finish after end of input, SIGTERM or SIGHUP.
     static let drainTimeout = Duration.seconds(10)
 
     func run() async throws {
@@ -29,8 +30,16 @@ struct ServeCommand: AsyncParsableCommand {
     /// Serves until told to stop, then exits the process.
     static func serve(_ settings: Settings) async throws -> Never {
         let logger = try LoggingSetup.bootstrap(level: settings.logLevel ?? .info, file: settings.logFile)
-        let protocolOutput = try StandardStreams.takeOverStandardOutput()
         let termination = Termination()
+        let started = ContinuousClock.now
+        let status = Mutex<(@Sendable () -> String)?>(nil)
+        // First, so that a signal during start-up drains instead of killing.
+        let signals = SignalPolicy.install(
+            onDrain: { termination.request(.signal($0)) },
+            onStatus: { logger.notice("status: \(status.withLock { $0 }?() ?? "starting"), up \(wholeSeconds(ContinuousClock.now - started)) s") })
+        // Held until the process ends: a second server on the same file is refused (see SandboxStateLock).
+        let stateLock = try settings.sandboxState.map { try SandboxStateLock(statePath: $0) }
+        let protocolOutput = try StandardStreams.takeOverStandardOutput()
         let writer = FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
         let notifier = ChangeNotifier()
         let upstream = try Upstream(settings: settings, logger: logger) { notifier.publish($0) }
@@ -66,7 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
         // Weak: the connection owns the method table, which owns the store, which owns this.
         notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
 
-        let signals = watchSignals { termination.request(.signal($0)) }
+        status.withLock { line in
+            line = { [weak connection] in
+                let framing = connection?.framing?.rawValue ?? "not yet detected"
+                return "hyperstack-rpc \(ServerIdentity.version), pid \(getpid()), framing \(framing), output backlog \(writer.backlog) bytes, upstream \(settings.sandbox ? "embedded sandbox" : "http")"
+            }
+        }
         InputPump().start(
             waitForCapacity: { writer.waitForCapacity() },
             consume: { chunk in
@@ -79,9 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("hyperstack-rpc \(ServerIdentity.version) serving on stdio", metadata: ["upstream": "\(settings.sandbox ? "embedded sandbox" : "http")"])
 
         let reason = await termination.firstReason()
-        let status = await stop(for: reason, connection: connection, writer: writer, logger: logger)
-        withExtendedLifetime(signals) {}
-        Foundation.exit(status)
+        let exitStatus = await stop(for: reason, connection: connection, writer: writer, logger: logger)
+        withExtendedLifetime((signals, stateLock)) {}
+        Foundation.exit(exitStatus)
     }
 
     /// Finishes what the reason allows and returns the exit status.
@@ -113,15 +127,9 @@ struct ServeCommand: AsyncParsableCommand {
             return 0
         }
     }
+}
 
-    /// Routes SIGTERM and SIGINT to `handler` instead of killing the process.
-    private static func watchSignals(_ handler: @escaping @Sendable (Int32) -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(number) }
-            source.resume()
-            return source
-        }
-    }
+/// Whole seconds of a duration, for the status line.
+private func wholeSeconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds
 }

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Why the server is stopping.
 enum TerminationReason: Sendable, Equatable {
     /// The `exit` notification, with the status LSP prescribes.
@@ -8,7 +11,7 @@ enum TerminationReason: Sendable, Equatable {
     case outputClosed
     /// The process named in `initialize.processId` is gone.
     case parentExited
-    /// SIGTERM or SIGINT.
+    /// SIGTERM, SIGINT or SIGHUP: finish what is in flight, then exit 0.
     case signal(Int32)
 }
 
@@ -29,5 +32,34 @@ final class Termination: Sendable {
     func firstReason() async -> TerminationReason {
         for await reason in stream { return reason }
         return .endOfInput
+    }
+}
+
+/// What each signal does to a serving process, so that none of them kills it with
+/// answers in flight:
+/// - SIGTERM, SIGINT, SIGHUP: drain (in-flight requests finish, output is flushed, exit 0).
+///   SIGHUP is what a closing terminal or a stopping editor session sends.
+/// - SIGUSR1: one status line in the log (version, uptime, framing, output backlog; never
+///   a key or a secret), then carry on.
+/// - SIGUSR2: ignored.
+/// - SIGPIPE: ignored by `StandardStreams`, so a dead reader is EPIPE, a clean exit.
+enum SignalPolicy {
+    static let draining: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
+    /// Installs the policy. Keep the returned sources alive for as long as it should hold.
+    static func install(
+        onDrain: @escaping @Sendable (Int32) -> Void, onStatus: @escaping @Sendable () -> Void
+    ) -> [any DispatchSourceSignal] {
+        signal(SIGUSR2, SIG_IGN)
+        let drains = draining.map { number in source(number) { onDrain(number) } }
+        return drains + [source(SIGUSR1, onStatus)]
+    }
+
+    private static func source(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
     }
 }

@@ -4,6 +4,7 @@ import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient
 import Logging
+import SecureFiles
 
 /// The upstream side of the server: the transport (real HTTP or the embedded sandbox),
 /// the typed client and the key store, built from the settings.
@@ -68,9 +69,12 @@ struct Upstream {
         if let path = settings.apiKeyFile {
             let contents: String
             do {
-                contents = try String(contentsOfFile: path, encoding: .utf8)
+                // No symlinks, ours, a regular file; readable by others is a warning, as ssh gives.
+                let secret = try SecureFile.readSecret(path, role: "API key file")
+                if let warning = secret.warning { StandardError.write("hyperstack-rpc: \(warning)\n") }
+                contents = String(decoding: secret.bytes, as: UTF8.self)
             } catch {
-                throw UpstreamSetupError(description: "cannot read the API key file \(path): \(error.localizedDescription)")
+                throw UpstreamSetupError(description: "\(error)")
             }
             // Validated where it is loaded: one line of visible ASCII, optionally ending in a newline.
             return try validated(contents, from: .file(path: path))
