@@ -14,9 +14,9 @@ enum LoggingSetup {
             } catch {
                 throw LogFileError(description: "\(error)")
             }
-            LoggingSystem.bootstrap { label in FileLogHandler(label: label, sink: sink, level: level) }
+            LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, output: .file(sink), level: level) }
         } else {
-            LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
+            LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, output: .standardError, level: level) }
         }
         var logger = Logger(label: "hyperstack-rpc")
         logger.logLevel = level

@@ -70,7 +70,7 @@ struct HyperstackSandboxCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
+        LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, output: .standardError, level: level) }
         let logger = Logger(label: "hyperstack-sandbox")
         if allowRemoteControl && !LoopbackAddress.isLoopback(host) {
             logger.warning("Listening beyond loopback with unauthenticated control endpoints (--allow-remote-control)", metadata: ["host": "\(host)"])

@@ -5,22 +5,32 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Logging
 
-/// Our stderr handler, in swift-log's `StreamLogHandler` format
-/// (`2026-11-27T05:18:16+0000 info label: key=value [module] message`), but with every
-/// message and metadata value escaped by `LogLineEscaping`, which the stock handler
-/// does not do, so text from upstream cannot forge log lines.
+/// Our one swift-log handler, for stderr and for log files, with every label, message and
+/// metadata value escaped by `LogLineEscaping` (the stock `StreamLogHandler` escapes
+/// nothing), so text from upstream cannot forge log lines.
 ///
-/// Each line goes out in one `write` to fd 2 (looping only on a short write), so lines
-/// from several threads do not interleave below the pipe's atomic size.
-public struct StderrLogHandler: LogHandler {
+/// On stderr it keeps `StreamLogHandler`'s format
+/// (`2026-11-27T05:18:16+0000 info label: key=value [module] message`), written in one
+/// `write` to fd 2 (looping only on a short write); in a file, each line is
+/// `timestamp level label: message metadata` with a UTC timestamp to the millisecond.
+public struct EscapingLogHandler: LogHandler {
+    /// Where the lines go.
+    public enum Output: Sendable {
+        case standardError
+        case file(LogFileSink)
+    }
+
     public let label: String
+    public let output: Output
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, output: Output, level: Logger.Level) {
         self.label = label
+        self.output = output
         self.logLevel = level
     }
 
@@ -31,12 +41,20 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let rendered = LogLineEscaping.render(LogLineEscaping.merged(metadata, event)).map { " " + $0 } ?? ""
-        let line = "\(Self.timestamp()) \(event.level) \(LogLineEscaping.escape(label)):\(rendered) [\(LogLineEscaping.escape(event.source))] \(LogLineEscaping.escape(event.message.description))\n"
-        Self.writeToStandardError(line)
+        let label = LogLineEscaping.escape(label)
+        let message = LogLineEscaping.escape(event.message.description)
+        switch output {
+        case .standardError:
+            let source = LogLineEscaping.escape(event.source)
+            Self.writeToStandardError("\(Self.localTimestamp()) \(event.level) \(label):\(rendered) [\(source)] \(message)\n")
+        case .file(let sink):
+            let timestamp = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            sink.write("\(timestamp) \(event.level) \(label): \(message)\(rendered)\n")
+        }
     }
 
     /// Local time, `%Y-%m-%dT%H:%M:%S%z`, as `StreamLogHandler` writes it.
-    static func timestamp() -> String {
+    static func localTimestamp() -> String {
         var now = time(nil)
         var parts = tm()
         guard localtime_r(&now, &parts) != nil else { return "<unknown>" }
