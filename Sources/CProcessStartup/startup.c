@@ -4,15 +4,10 @@
 //    first descriptor anything opens (a log file, an epoll instance, a socket) that
 //    number, and the protocol or a stray write would land in it. Each closed one gets
 //    /dev/null; main then refuses to run without a usable stdout.
-// 2. The crash reporter. The Swift runtime reads SWIFT_BACKTRACE in its own constructor.
-//    Its defaults for a non-interactive process are the "full" preset: every thread and
-//    every register of the crashed one, which can hold bytes of an API key. Unless the
-//    caller chose settings, we choose ours (no registers, no image list, sanitized
-//    paths, the crashed thread only, to stderr). With the runtime linked statically (the
-//    release build), this constructor's priority puts it first and the runtime reads
-//    our value. With a dynamic runtime (debug builds) the runtime has already read its
-//    defaults by now, so instead the crash handler is removed: a crash then just ends
-//    the process with its signal, and prints nothing.
+// 2. The crash reporter: see hs_disarm_crash_reporter below. Nothing here may change the
+//    environment: the statically linked Swift runtime finds argv by walking back from
+//    `environ` on the initial stack, and a setenv this early moves `environ` to the heap
+//    (CommandLine.arguments then comes out empty).
 
 #define _GNU_SOURCE
 #include "CProcessStartup.h"
@@ -23,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-const char *const hs_backtrace_settings =
-    "interactive=no,color=no,threads=crashed,registers=none,images=none,sanitize=yes,output-to=stderr";
 
 static int findings = 0;
 
@@ -47,30 +39,18 @@ static void occupy_closed_descriptors(void) {
     }
 }
 
-static int handler_installed(int signal_number) {
-    struct sigaction current;
-    if (sigaction(signal_number, NULL, &current) != 0) return 0;
-    if (current.sa_flags & SA_SIGINFO) return current.sa_sigaction != NULL;
-    return current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
-}
-
-static void pin_crash_reporter(void) {
-    // Only for our executables: test runners that link the same code keep their own.
-    const char *name = program_invocation_short_name;
-    if (name == NULL || strncmp(name, "hyperstack-", 11) != 0) return;
-    if (getenv("SWIFT_BACKTRACE") != NULL) return;  // the caller chose; documented in the README
+void hs_disarm_crash_reporter(void) {
+    // The runtime's backtracer prints, by default, every register of the crashed thread with
+    // 16 bytes of memory at each, and every thread and image: bytes of an API key can be
+    // among them. Unless the caller asked for a report by setting SWIFT_BACKTRACE (for
+    // debugging; documented in the README), a crash ends the process with its signal and
+    // prints nothing. Called first thing in main, after the runtime installed its handlers
+    // (with a static runtime they are installed after every C constructor of ours has run).
+    if (getenv("SWIFT_BACKTRACE") != NULL) return;
     static const int crash_signals[] = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGBUS, SIGSEGV};
-    int runtime_ready = handler_installed(SIGSEGV) || handler_installed(SIGILL);
-    if (!runtime_ready) {
-        setenv("SWIFT_BACKTRACE", hs_backtrace_settings, 0);
-        findings |= HS_STARTUP_BACKTRACE_SET;
-        return;
-    }
     for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++) signal(crash_signals[i], SIG_DFL);
-    findings |= HS_STARTUP_CRASH_HANDLER_RESET;
 }
 
 __attribute__((constructor(101))) static void hs_process_startup(void) {
     occupy_closed_descriptors();
-    pin_crash_reporter();
 }

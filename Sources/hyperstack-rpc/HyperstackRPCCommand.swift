@@ -25,6 +25,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
     /// Parses and runs, mapping usage errors to exit status 2 as shells expect.
     static func main() async {
         refuseUnusableStandardOutput()
+        hs_disarm_crash_reporter()
         do {
             // How editors start us: no arguments at all, which means serving with every default.
             // That skips the parser, whose reflection over the option types is two thirds of the

@@ -182,6 +182,7 @@ func refuseUnusableStandardOutput() {
 /// ArgumentParser's synchronous `main`, which refuses async commands.
 func runCommand() async {
     refuseUnusableStandardOutput()
+    hs_disarm_crash_reporter()
     await HyperstackSandboxCommand.main(nil)
 }
 

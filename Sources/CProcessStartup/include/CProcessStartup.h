@@ -5,9 +5,6 @@
 ///
 /// Bit 0, 1, 2: fd 0, 1 or 2 was closed at start (it now holds /dev/null).
 /// Bit 4: fd 1 was open but not writable (opened read-only, or not a descriptor we can write to).
-/// Bit 8: the constructor set SWIFT_BACKTRACE itself (the variable was unset).
-/// Bit 9: the Swift runtime had already read its settings (dynamic runtime), so the
-///        constructor turned its crash handler off instead.
 int hs_startup_findings(void);
 
 enum {
@@ -15,11 +12,10 @@ enum {
     HS_STARTUP_STDOUT_CLOSED = 1 << 1,
     HS_STARTUP_STDERR_CLOSED = 1 << 2,
     HS_STARTUP_STDOUT_NOT_WRITABLE = 1 << 4,
-    HS_STARTUP_BACKTRACE_SET = 1 << 8,
-    HS_STARTUP_CRASH_HANDLER_RESET = 1 << 9,
 };
 
-/// The SWIFT_BACKTRACE value the shipped binaries run with unless the caller set one.
-extern const char *const hs_backtrace_settings;
+/// Puts the default action back on the crash signals (unless SWIFT_BACKTRACE is set), so a
+/// crash report can never dump registers or memory. Call it first thing in main.
+void hs_disarm_crash_reporter(void);
 
 #endif
