@@ -174,6 +174,9 @@ export declare const InternalError: RpcErrorClass<-32603>;
 export type InternalError = InstanceType<typeof InternalError>;
 export declare const RequestCancelled: RpcErrorClass<-32800>;
 export type RequestCancelled = InstanceType<typeof RequestCancelled>;
+/** -32802: the server is at its `--max-in-flight` limit and did not start the request; retry later. */
+export declare const ServerBusy: RpcErrorClass<-32802>;
+export type ServerBusy = InstanceType<typeof ServerBusy>;
 export declare const UpstreamRejected: RpcErrorClass<1400>;
 export type UpstreamRejected = InstanceType<typeof UpstreamRejected>;
 export declare const Unauthorized: RpcErrorClass<1401>;

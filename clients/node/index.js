@@ -2,7 +2,7 @@
 export { HyperstackClient, startClient } from './src/client.js';
 export {
   RpcError, ERROR_CLASSES,
-  ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled,
+  ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
   UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
   UpstreamError, BadUpstreamResponse, UpstreamUnavailable,
   AbortError, TimeoutError, ServerDiedError, ClientClosedError,

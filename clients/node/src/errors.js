@@ -73,6 +73,8 @@ export const InvalidParams = defineCode('InvalidParams', -32602);
 export const InternalError = defineCode('InternalError', -32603);
 /** -32800: the request was cancelled (`$/cancelRequest`). */
 export const RequestCancelled = defineCode('RequestCancelled', -32800);
+/** -32802: the server is at its `--max-in-flight` limit and did not start the request; retry later. */
+export const ServerBusy = defineCode('ServerBusy', -32802);
 /** 1400: upstream rejected the request as malformed. */
 export const UpstreamRejected = defineCode('UpstreamRejected', 1400);
 /** 1401: the API key is missing or invalid. */
@@ -95,7 +97,7 @@ export const UpstreamUnavailable = defineCode('UpstreamUnavailable', 1503);
 /** @type {Map<number, typeof RpcError>} code → class */
 export const ERROR_CLASSES = new Map(
   [
-    ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled,
+    ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
     UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
     UpstreamError, BadUpstreamResponse, UpstreamUnavailable,
   ].map((Class) => [Class.code, Class]),

@@ -118,6 +118,7 @@ def test_lines_that_cannot_be_headers_fail_at_once() -> None:
         (-32602, "InvalidParams"),
         (-32603, "InternalError"),
         (-32800, "RequestCancelled"),
+        (-32802, "ServerBusy"),
         (1400, "UpstreamRejected"),
         (1401, "Unauthorized"),
         (1403, "Forbidden"),

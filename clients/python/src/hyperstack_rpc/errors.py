@@ -92,6 +92,15 @@ class RequestCancelled(RpcError):
     CODE = -32800
 
 
+class ServerBusy(RpcError):
+    """-32802: the server is at its ``--max-in-flight`` limit and did not start the request.
+
+    Nothing was done; send the request again once some answers have arrived.
+    """
+
+    CODE = -32802
+
+
 class UpstreamRejected(RpcError):
     """1400: the Hyperstack API rejected the request as malformed."""
 
@@ -231,6 +240,7 @@ _BY_CODE: Dict[int, Type[RpcError]] = {
         InvalidParams,
         InternalError,
         RequestCancelled,
+        ServerBusy,
         UpstreamRejected,
         Unauthorized,
         Forbidden,
