@@ -4,6 +4,13 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
+/// A base URL that `AsyncHTTPTransport.validatedBaseURL` accepted, so that a transport built
+/// from it later (lazily, on first use) has nothing left that can fail.
+public struct ValidatedBaseURL: Sendable {
+    /// Without trailing slashes, e.g. `https://infrahub-api.nexgencloud.com/v1`.
+    public let string: String
+}
+
 /// The production transport: carries Infrahub requests over HTTP(S) with AsyncHTTPClient.
 ///
 /// It owns its `HTTPClient` because it needs settings the shared one lacks: redirects
@@ -28,11 +35,21 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     ///     body is awaited; nil leaves only each request's own deadline (which covers the body too).
     ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
     /// - Throws: `InvalidBaseURL` when `baseURL` is not an absolute http(s) URL.
-    public init(
+    public convenience init(
         baseURL: String, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
         logger: Logger? = nil
     ) throws(InvalidBaseURL) {
-        self.baseURL = try Self.validatedBaseURL(baseURL)
+        self.init(
+            baseURL: try Self.validatedBaseURL(baseURL), connectTimeout: connectTimeout,
+            readIdleTimeout: readIdleTimeout, logger: logger)
+    }
+
+    /// The same, from a base URL checked earlier (at start-up, say), so building cannot fail.
+    public init(
+        baseURL: ValidatedBaseURL, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
+        logger: Logger? = nil
+    ) {
+        self.baseURL = baseURL.string
         self.logger = logger
 
         var configuration = HTTPClient.Configuration()
@@ -45,14 +62,14 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     }
 
     /// `baseURL` without trailing slashes, if it is an absolute http(s) URL without query or fragment.
-    public static func validatedBaseURL(_ baseURL: String) throws(InvalidBaseURL) -> String {
+    public static func validatedBaseURL(_ baseURL: String) throws(InvalidBaseURL) -> ValidatedBaseURL {
         var trimmed = baseURL.trimmingWhitespace()
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
             scheme == "http" || scheme == "https", url.host?.isEmpty == false,
             url.query == nil, url.fragment == nil
         else { throw InvalidBaseURL(baseURL: baseURL) }
-        return trimmed
+        return ValidatedBaseURL(string: trimmed)
     }
 
     /// Closes pooled connections. The transport cannot be used afterwards.

@@ -36,11 +36,11 @@ struct Upstream {
             // A read that waits this long for the next bytes ends the exchange before the deadline.
             let readIdleTimeout = connectTimeout
             // Checked now, so a bad URL fails at startup; built when the first request needs it.
-            _ = try AsyncHTTPTransport.validatedBaseURL(baseURL)
+            let validatedBaseURL = try AsyncHTTPTransport.validatedBaseURL(baseURL)
             let http = LazyTransport {
-                // The URL was validated above, so this cannot throw.
-                try! AsyncHTTPTransport(
-                    baseURL: baseURL, connectTimeout: connectTimeout, readIdleTimeout: readIdleTimeout, logger: logger)
+                AsyncHTTPTransport(
+                    baseURL: validatedBaseURL, connectTimeout: connectTimeout, readIdleTimeout: readIdleTimeout,
+                    logger: logger)
             }
             transport = http
             httpTransport = http
