@@ -30,6 +30,9 @@ from typing import Callable, Dict, List, Optional
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEY_COUNT = 20
+# Targets are ratios against what ran in the same rounds, never absolute times or rates.
+COLD_START_FLOOR_FACTOR = 20  # spawn → initialize answered, against spawning /bin/true
+ROUND_TRIP_FLOOR_FACTOR = 1.25  # list round trip p50, against echoserver.c's p50 in the same rounds
 
 #: How much work each row does. Smoke mode only proves every row still produces a number.
 FULL = dict(spawns=30, pipeline=200_000, roundtrips=20_000, sdk_calls=2_000, memory=1_000_000)
@@ -192,23 +195,26 @@ class Bench:
         ratio = p / o
         self.rows.append(Row("1", f"Cold start: spawn → `initialize` response, median of {spawns}", o,
                              '`python -c "import hyperstack"`', p, "ms", ratio, times(ratio, "faster", "slower"),
-                             "≤ 10 ms and ≥ 50× faster", o <= 10 and ratio >= 50))
+                             f"≥ 50× faster and ≤ {COLD_START_FLOOR_FACTOR}× the `/bin/true` floor",
+                             ratio >= 50 and o <= COLD_START_FLOOR_FACTOR * floor["median_us"] / 1000))
         self.rows.append(Row("1", f"Fixed floor: spawn `/bin/true` and wait (C), median of {spawns}", floor["median_us"] / 1000,
                              needs_peer=False, unit="ms", target="(reference)"))
 
     def throughput(self) -> None:
         count = self.counts["pipeline"]
-        for method, number, target_rps, target_ratio in (("apiKeys.list", "2", 150_000, 2.5), ("$/ping", "2", 250_000, None)):
+        for method, number, peer_factor, ceiling_share in (("apiKeys.list", "2", 2.5, 0.4), ("$/ping", "2", 2.0, None)):
             reply_bytes = int(self.raw["list_response_bytes"]) if method == "apiKeys.list" else 40
             echo = [self.tool("echoserver"), "--reply-bytes", str(reply_bytes)]
             ours, peer, ceiling = self.repeated(lambda argv: self.loadgen(argv, method=method, count=count), "rps", echo)
             self.raw[f"throughput {method}"] = {"ours": ours, "peer": peer}
             ratio = ours["rps"] / peer["rps"]
             label = "20-key `apiKeys.list`, warm cache" if method == "apiKeys.list" else "`$/ping`"
-            if target_ratio:
-                target, met = f"≥ 150,000 req/s and ≥ {target_ratio}× peer", ours["rps"] >= target_rps and ratio >= target_ratio
-            else:
-                target, met = "≥ 250,000 req/s", ours["rps"] >= target_rps
+            # Ratios measured in the same rounds: absolute rates on this machine move 2-3x from day to day.
+            target, met = f"≥ {peer_factor}× peer", ratio >= peer_factor
+            if ceiling_share:
+                share = ours["rps"] / ceiling["rps"]
+                target += f" and ≥ {ceiling_share:.0%} of the C echo ceiling (here {share:.0%})"
+                met = met and share >= ceiling_share
             self.rows.append(Row(number, f"Pipelined throughput, {label}, {count:,} requests{self.runs_note}", ours["rps"],
                                  "pylsp-jsonrpc server", peer["rps"], "req/s", ratio, times(ratio, "faster", "slower"), target, met))
             if self.mode == "smoke":
@@ -245,8 +251,11 @@ class Bench:
 
             label = "20-key `apiKeys.list`" if method == "apiKeys.list" else "`$/ping`"
             ratio = peer["p50_us"] / ours["p50_us"]
-            met = ours["p50_us"] <= 70 and ours["p50_us"] <= peer["p50_us"] if method == "apiKeys.list" else None
-            target = "p50 ≤ 70 µs and ≤ peer" if method == "apiKeys.list" else "(no target)"
+            floor_factor = ours["p50_us"] / floor["p50_us"]
+            met = (ours["p50_us"] <= peer["p50_us"] and floor_factor <= ROUND_TRIP_FLOOR_FACTOR
+                   if method == "apiKeys.list" else None)
+            target = (f"p50 ≤ peer and ≤ {ROUND_TRIP_FLOOR_FACTOR}× the C echo floor (here {floor_factor:.2f}×)"
+                      if method == "apiKeys.list" else "(no target)")
             self.rows.append(Row("3", f"Round trip p50, {label}, {count:,} one at a time{self.runs_note}", ours["p50_us"],
                                  "pylsp-jsonrpc server", peer["p50_us"], "µs", ratio, times(ratio, "faster", "slower"), target, met))
             ratio99 = peer["p99_us"] / ours["p99_us"]

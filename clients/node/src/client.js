@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 import { FrameDecoder, ProtocolError, encodeFrame } from './framing.js';
 import {
@@ -10,7 +11,9 @@ import {
 } from './errors.js';
 import { StderrTail } from './stderr-tail.js';
 
-const CLIENT_INFO = Object.freeze({ name: 'hyperstack-rpc-node', version: '0.1.0' });
+/** The version has one home per package: this package's own package.json. */
+const PACKAGE_VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+const CLIENT_INFO = Object.freeze({ name: 'hyperstack-rpc-node', version: PACKAGE_VERSION });
 
 /** How long after the child's `exit` we wait for its stdout to drain before failing pending calls. */
 const EXIT_DRAIN_MS = 200;
