@@ -4,7 +4,7 @@ import HTTPTypes
 ///
 /// The body is collected before the response is handed on: api-key answers are small, and the
 /// transport's deadline has to cover the body as well as the head.
-public struct InfrahubResponse: Sendable, Equatable {
+public struct InfrahubResponse: Sendable {
     public var head: HTTPResponse
     public var body: [UInt8]
 
