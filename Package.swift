@@ -72,10 +72,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Infrahub wire types without NIO (request, response, transport, failures, timestamps, Retry-After): client and sandbox meet here.
+        .target(
+            name: "InfrahubWire",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "InfrahubClient",
             dependencies: [
+                "InfrahubWire",
                 "JanssonJSON",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -88,8 +96,9 @@ let package = Package(
             name: "HyperstackSandbox",
             dependencies: [
                 "JanssonJSON",
-                "InfrahubClient",
+                "InfrahubWire",
                 "SecureFiles",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -99,7 +108,7 @@ let package = Package(
             name: "SandboxHTTPServer",
             dependencies: [
                 "HyperstackSandbox",
-                "InfrahubClient",
+                "InfrahubWire",
                 "JanssonJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -178,9 +187,14 @@ let package = Package(
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["JSONRPCStdio"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(
+            name: "InfrahubWireTests",
+            dependencies: ["InfrahubWire", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "InfrahubClientTests",
             dependencies: [
-                "InfrahubClient", "JanssonJSON",
+                "InfrahubClient", "InfrahubWire", "JanssonJSON",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -190,7 +204,9 @@ let package = Package(
         .testTarget(
             name: "HyperstackSandboxTests",
             dependencies: [
-                "HyperstackSandbox", "SandboxHTTPServer", "InfrahubClient", "JanssonJSON",
+                "HyperstackSandbox", "SandboxHTTPServer", "InfrahubWire", "JanssonJSON",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                // Only SandboxHTTPServerTests, which drives a real HTTP client against the server.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -198,7 +214,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "APIKeyStoreTests", dependencies: ["APIKeyStore", "HyperstackSandbox", "InfrahubClient", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "APIKeyStoreTests",
+            dependencies: [
+                "APIKeyStore", "HyperstackSandbox", "InfrahubClient", "InfrahubWire",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "HyperstackRPCServerTests",
             dependencies: [

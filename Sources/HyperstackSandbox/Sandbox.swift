@@ -1,10 +1,11 @@
-import InfrahubClient
+import HTTPTypes
+import InfrahubWire
 import JanssonJSON
 import Logging
 
 /// A faithful stand-in for the four Infrahub api-key endpoints, at the HTTP level.
 ///
-/// It answers `InfrahubHTTPRequest`s with the bodies, statuses and error shapes the
+/// It answers `InfrahubRequest`s with the bodies, statuses and error shapes the
 /// upstream documentation shows, so a client can be tested end to end without the real
 /// service, in-process (`SandboxTransport`) or over HTTP (`SandboxHTTPServer`).
 /// Assumptions where the docs are silent are marked "Assumption" below.
@@ -36,22 +37,25 @@ public actor Sandbox {
 
     // MARK: Requests
 
-    /// Answers one request; `request.path` is relative to `/v1` and may carry a query.
+    /// Answers one request; the head's `path` is relative to `/v1` and may carry a query.
     ///
     /// Never throws: every failure is an HTTP answer, as it would be upstream. The
     /// caller applies `latency` and carries out a drop.
-    public func handle(_ request: InfrahubHTTPRequest) -> SandboxReply {
-        let method = request.method.uppercased()
-        let path = SandboxPath(request.path)
+    public func handle(_ request: InfrahubRequest) -> SandboxReply {
+        let method = request.head.method.rawValue.uppercased()
+        let requestPath = request.head.path ?? "/"
+        let path = SandboxPath(requestPath)
         let route = path.route(for: method)
         switch route {
         case .success(let route): requestCounts[route, default: 0] += 1
         case .failure: unrouted += 1
         }
 
-        guard let fault = takeFault(method: method, path: Self.pathWithoutQuery(request.path)) else {
+        guard let fault = takeFault(method: method, path: Self.pathWithoutQuery(requestPath)) else {
             let response = perform(request, path: path, matchedRoute: route)
-            logger.debug("Sandbox answered", metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(response.status)"])
+            logger.debug(
+                "Sandbox answered",
+                metadata: ["method": "\(method)", "path": "\(requestPath)", "status": "\(response.head.status.code)"])
             return .response(response, latency: .zero)
         }
 
@@ -60,28 +64,32 @@ public actor Sandbox {
             let response = perform(request, path: path, matchedRoute: route)
             logger.debug(
                 "Sandbox answered after injected latency",
-                metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(response.status)", "latency": "\(fault.latency)"])
+                metadata: [
+                    "method": "\(method)", "path": "\(requestPath)", "status": "\(response.head.status.code)",
+                    "latency": "\(fault.latency)",
+                ])
             return .response(response, latency: fault.latency)
         case .respond(let status, let body, let contentType):
             if fault.apply { _ = perform(request, path: path, matchedRoute: route) }
-            var headers: HTTPHeaderList = [("Content-Type", contentType)]
-            if let retryAfter = fault.retryAfter { headers.add("Retry-After", retryAfter) }
+            var headers: HTTPFields = [.contentType: contentType]
+            if let retryAfter = fault.retryAfter { headers[.retryAfter] = retryAfter }
             logger.debug(
                 "Sandbox answered with injected fault",
-                metadata: ["method": "\(method)", "path": "\(request.path)", "status": "\(status)", "applied": "\(fault.apply)"])
-            return .response(InfrahubHTTPResponse(status: status, headers: headers, body: body), latency: fault.latency)
+                metadata: ["method": "\(method)", "path": "\(requestPath)", "status": "\(status)", "applied": "\(fault.apply)"])
+            let head = HTTPResponse(status: HTTPResponse.Status(code: status), headerFields: headers)
+            return .response(InfrahubResponse(head: head, body: body), latency: fault.latency)
         case .dropConnection:
             if fault.apply { _ = perform(request, path: path, matchedRoute: route) }
             logger.debug(
                 "Sandbox drops the connection (injected fault)",
-                metadata: ["method": "\(method)", "path": "\(request.path)", "applied": "\(fault.apply)"])
+                metadata: ["method": "\(method)", "path": "\(requestPath)", "applied": "\(fault.apply)"])
             return .dropConnection(latency: fault.latency)
         }
     }
 
     private func perform(
-        _ request: InfrahubHTTPRequest, path: SandboxPath, matchedRoute: Result<SandboxRoute, SandboxPath.MethodNotAllowed>
-    ) -> InfrahubHTTPResponse {
+        _ request: InfrahubRequest, path: SandboxPath, matchedRoute: Result<SandboxRoute, SandboxPath.MethodNotAllowed>
+    ) -> InfrahubResponse {
         let route: SandboxRoute
         switch matchedRoute {
         case .success(let matched):
@@ -91,10 +99,11 @@ public actor Sandbox {
         case .failure(let notAllowed):
             return SandboxResponses.error(
                 405, "The method is not allowed for the requested URL.", reason: "method_not_allowed",
-                extraHeaders: [("Allow", notAllowed.allowed.joined(separator: ", "))])
+                extraHeaders: [.allow: notAllowed.allowed.joined(separator: ", ")])
         }
 
-        if let unauthorized = authenticate(request.headers["api_key"]) { return unauthorized }
+        // The first field, as a server reading one header would; HTTPFields' subscript would join them.
+        if let unauthorized = authenticate(request.head.headerFields[fields: .apiKey].first?.value) { return unauthorized }
 
         switch (route, path) {
         case (.list, _):
@@ -111,7 +120,7 @@ public actor Sandbox {
     }
 
     /// `nil` when `apiKey` is a configured key or the secret of a key that still exists.
-    private func authenticate(_ apiKey: String?) -> InfrahubHTTPResponse? {
+    private func authenticate(_ apiKey: String?) -> InfrahubResponse? {
         guard let apiKey, !apiKey.isEmpty else {
             return SandboxResponses.error(401, "Unauthorized: the api_key header is missing.", reason: "unauthorized")
         }
@@ -120,7 +129,7 @@ public actor Sandbox {
         return SandboxResponses.error(401, "Unauthorized: the API key is not valid.", reason: "unauthorized")
     }
 
-    private func listKeys() -> InfrahubHTTPResponse {
+    private func listKeys() -> InfrahubResponse {
         SandboxResponses.json(
             200, ["status": true, "message": "Getting API Keys success", "api_keys": .array(state.keys.map(\.maskedFields))])
     }
@@ -129,7 +138,7 @@ public actor Sandbox {
     /// sandbox answers 409 `already_exist` when a key with exactly the same name (case
     /// sensitive) exists. The limit is checked before the name, so a full account
     /// answers 403 whatever the name.
-    private func generateKey(body: [UInt8]?) -> InfrahubHTTPResponse {
+    private func generateKey(body: [UInt8]?) -> InfrahubResponse {
         let payload: KeyPayload
         switch KeyPayload.parse(body) {
         case .success(let parsed): payload = parsed
@@ -156,7 +165,7 @@ public actor Sandbox {
 
     /// Assumption: a description left out keeps the old one, `null` clears it; renaming
     /// to a name another key has is allowed, since upstream documents no 409 for update.
-    private func updateKey(idSegment: String, body: [UInt8]?) -> InfrahubHTTPResponse {
+    private func updateKey(idSegment: String, body: [UInt8]?) -> InfrahubResponse {
         guard let id = Self.parseID(idSegment) else { return invalidID(idSegment) }
         let payload: KeyPayload
         switch KeyPayload.parse(body) {
@@ -172,7 +181,7 @@ public actor Sandbox {
             200, ["status": true, "message": "API Key updated successfully", "api_key": next.keys[index].maskedFields])
     }
 
-    private func deleteKey(idSegment: String) -> InfrahubHTTPResponse {
+    private func deleteKey(idSegment: String) -> InfrahubResponse {
         guard let id = Self.parseID(idSegment) else { return invalidID(idSegment) }
         guard let index = state.keys.firstIndex(where: { $0.id == id }) else { return notFound(id) }
         var next = state
@@ -183,7 +192,7 @@ public actor Sandbox {
     }
 
     /// Saves first and only then adopts the new state, so memory and file never disagree.
-    private func commit(_ next: SandboxState) -> InfrahubHTTPResponse? {
+    private func commit(_ next: SandboxState) -> InfrahubResponse? {
         if let stateFile {
             do {
                 try stateFile.save(next)
@@ -198,11 +207,11 @@ public actor Sandbox {
         return nil
     }
 
-    private func invalidID(_ segment: String) -> InfrahubHTTPResponse {
+    private func invalidID(_ segment: String) -> InfrahubResponse {
         SandboxResponses.error(400, "api_key_id must be an integer, got \"\(segment)\".", reason: "bad_request")
     }
 
-    private func notFound(_ id: Int64) -> InfrahubHTTPResponse {
+    private func notFound(_ id: Int64) -> InfrahubResponse {
         SandboxResponses.error(404, "API key \(id) was not found.", reason: "not_found")
     }
 
@@ -251,7 +260,7 @@ public actor Sandbox {
     }
 
     /// Faults injected but not yet used up.
-    public var pendingFaults: [SandboxFault] { faults }
+    var pendingFaults: [SandboxFault] { faults }
 
     // MARK: Control
 

@@ -1,4 +1,4 @@
-import InfrahubClient
+import InfrahubWire
 
 /// What the sandbox wants done with one request.
 ///
@@ -7,7 +7,7 @@ import InfrahubClient
 /// breaks the connection its own way.
 public enum SandboxReply: Sendable {
     /// Answer with `response` after waiting `latency`.
-    case response(InfrahubHTTPResponse, latency: Duration)
+    case response(InfrahubResponse, latency: Duration)
     /// Wait `latency`, then close the connection without any response.
     case dropConnection(latency: Duration)
 
@@ -16,11 +16,5 @@ public enum SandboxReply: Sendable {
         switch self {
         case .response(_, let latency), .dropConnection(let latency): return latency
         }
-    }
-
-    /// The response, or `nil` for a dropped connection.
-    public var response: InfrahubHTTPResponse? {
-        if case .response(let response, _) = self { return response }
-        return nil
     }
 }

@@ -1,4 +1,5 @@
-import InfrahubClient
+import HTTPTypes
+import InfrahubWire
 import JanssonJSON
 
 /// Bodies shaped like upstream's, so the client under test parses exactly what it will
@@ -12,14 +13,16 @@ enum SandboxResponses {
         (try? json.serialized()) ?? Array(#"{"status":false,"message":"Internal Server Error","error_reason":"server_error"}"#.utf8)
     }
 
-    static func json(_ status: Int, _ body: JSON, extraHeaders: HTTPHeaderList = []) -> InfrahubHTTPResponse {
-        var headers: HTTPHeaderList = [("Content-Type", "application/json")]
-        for field in extraHeaders { headers.add(field.name, field.value) }
-        return InfrahubHTTPResponse(status: status, headers: headers, body: bytes(body))
+    static func json(_ status: HTTPResponse.Status, _ body: JSON, extraHeaders: HTTPFields = [:]) -> InfrahubResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extraHeaders)
+        return InfrahubResponse(head: HTTPResponse(status: status, headerFields: headers), body: bytes(body))
     }
 
     /// The documented error body `{status: false, message, error_reason}`.
-    static func error(_ status: Int, _ message: String, reason: String, extraHeaders: HTTPHeaderList = []) -> InfrahubHTTPResponse {
+    static func error(
+        _ status: HTTPResponse.Status, _ message: String, reason: String, extraHeaders: HTTPFields = [:]
+    ) -> InfrahubResponse {
         json(status, ["status": false, "message": .string(message), "error_reason": .string(reason)], extraHeaders: extraHeaders)
     }
 

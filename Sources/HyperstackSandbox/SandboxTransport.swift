@@ -1,4 +1,5 @@
-import InfrahubClient
+import HTTPTypes
+import InfrahubWire
 
 /// Carries requests straight into an in-process `Sandbox`, with the failure semantics of
 /// a network: injected latency counts against the timeout (`timedOut`), and a dropped
@@ -7,15 +8,15 @@ import InfrahubClient
 /// The operation happens when the request arrives; the latency is applied afterwards,
 /// as with a server that acted but answered slowly.
 public struct SandboxTransport: InfrahubTransport {
-    public let sandbox: Sandbox
+    private let sandbox: Sandbox
 
     public init(sandbox: Sandbox) {
         self.sandbox = sandbox
     }
 
-    /// Throws only `TransportFailure`. Cancellation while waiting out a latency becomes
-    /// `.other("cancelled ...")`, as the transport contract allows no other error type.
-    public func send(_ request: InfrahubHTTPRequest, timeout: Duration) async throws -> InfrahubHTTPResponse {
+    /// Cancellation while waiting out a latency becomes `.other("... cancelled ...")`, as the
+    /// transport contract allows no other error type.
+    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let reply = await sandbox.handle(request)
         let latency = reply.latency
         if latency > .zero {
@@ -27,7 +28,7 @@ public struct SandboxTransport: InfrahubTransport {
             }
             if latency > timeout {
                 throw TransportFailure.timedOut(
-                    "The sandbox did not answer \(request.method) \(request.path) within \(timeout) (injected latency \(latency)).")
+                    "The sandbox did not answer \(request.head.method) \(request.head.path ?? "/") within \(timeout) (injected latency \(latency)).")
             }
         }
         switch reply {
@@ -35,7 +36,7 @@ public struct SandboxTransport: InfrahubTransport {
             return response
         case .dropConnection:
             throw TransportFailure.connectionLost(
-                "The sandbox closed the connection without answering \(request.method) \(request.path) (injected fault).")
+                "The sandbox closed the connection without answering \(request.head.method) \(request.head.path ?? "/") (injected fault).")
         }
     }
 }

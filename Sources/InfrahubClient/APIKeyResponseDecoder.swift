@@ -1,3 +1,4 @@
+import InfrahubWire
 import JanssonJSON
 
 /// Turns Infrahub's 2xx bodies into records, tolerating extra fields and the small

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import InfrahubWire
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -20,13 +22,15 @@ public struct ValidatedBaseURL: Sendable {
 /// Call `shutdown()` before dropping it.
 public final class AsyncHTTPTransport: InfrahubTransport {
     /// The base URL without a trailing slash, e.g. `https://infrahub-api.nexgencloud.com/v1`.
-    public let baseURL: String
+    private let baseURL: String
     private let httpClient: HTTPClient
     private let logger: Logger?
 
     /// Largest response body accepted; api-key answers are a few kilobytes.
     static let maxResponseBytes = 4 * 1024 * 1024
 
+    /// Builds from a base URL checked earlier (at start-up, say), so building cannot fail.
+    ///
     /// - Parameters:
     ///   - baseURL: `https://infrahub-api.nexgencloud.com/v1`, or `http://127.0.0.1:PORT/v1` for a local sandbox.
     ///     Request paths are appended to its path.
@@ -34,17 +38,6 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     ///   - readIdleTimeout: How long a read may wait for the next bytes, while the answer's head or
     ///     body is awaited; nil leaves only each request's own deadline (which covers the body too).
     ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
-    /// - Throws: `InvalidBaseURL` when `baseURL` is not an absolute http(s) URL.
-    public convenience init(
-        baseURL: String, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
-        logger: Logger? = nil
-    ) throws(InvalidBaseURL) {
-        self.init(
-            baseURL: try Self.validatedBaseURL(baseURL), connectTimeout: connectTimeout,
-            readIdleTimeout: readIdleTimeout, logger: logger)
-    }
-
-    /// The same, from a base URL checked earlier (at start-up, say), so building cannot fail.
     public init(
         baseURL: ValidatedBaseURL, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
         logger: Logger? = nil
@@ -77,25 +70,27 @@ public final class AsyncHTTPTransport: InfrahubTransport {
         try await httpClient.shutdown()
     }
 
-    public func send(_ request: InfrahubHTTPRequest, timeout: Duration) async throws -> InfrahubHTTPResponse {
+    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let deadline = NIODeadline.now() + Self.timeAmount(timeout)
-        var url = baseURL + (request.path.hasPrefix("/") ? request.path : "/" + request.path)
-        var method = request.method
-        var headers = request.headers
+        let path = request.head.path ?? "/"
+        var url = baseURL + (path.hasPrefix("/") ? path : "/" + path)
+        var method = request.head.method
+        var headers = request.head.headerFields
         var body = request.body
         var redirects = 0
         while true {
             let response = try await sendOnce(url: url, method: method, headers: headers, body: body, deadline: deadline)
             guard redirects < RedirectPolicy.maxRedirects,
                 let step = RedirectPolicy.follow(
-                    status: response.status, location: response.headers["Location"], from: url, method: method,
+                    status: response.head.status.code,
+                    location: response.head.headerFields[fields: .location].first?.value, from: url, method: method,
                     headers: headers, body: body)
             else { return response }
             redirects += 1
             logger?.trace(
                 "Following Infrahub redirect",
                 metadata: [
-                    "status": "\(response.status)", "method": "\(step.method)",
+                    "status": "\(response.head.status.code)", "method": "\(step.method)",
                     "credentials_stripped": "\(step.strippedCredentials)",
                 ])
             (url, method, headers, body) = (step.url, step.method, step.headers, step.body)
@@ -103,11 +98,11 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     }
 
     private func sendOnce(
-        url: String, method: String, headers: HTTPHeaderList, body: [UInt8]?, deadline: NIODeadline
-    ) async throws(TransportFailure) -> InfrahubHTTPResponse {
+        url: String, method: HTTPRequest.Method, headers: HTTPFields, body: [UInt8]?, deadline: NIODeadline
+    ) async throws(TransportFailure) -> InfrahubResponse {
         var request = HTTPClientRequest(url: url)
-        request.method = HTTPMethod(rawValue: method)
-        for field in headers { request.headers.add(name: field.name, value: field.value) }
+        request.method = HTTPMethod(rawValue: method.rawValue)
+        for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
         do {
@@ -115,10 +110,17 @@ public final class AsyncHTTPTransport: InfrahubTransport {
         } catch {
             throw TransportFailure.classifying(error)
         }
+        // HTTPTypes traps on a status outside 0...999; NIO's parser never produces one, but a
+        // hostile server must not be able to crash us if it ever did.
+        let code = Int(response.status.code)
+        guard (0...999).contains(code) else { throw TransportFailure.other("the answer was not valid HTTP") }
         let bytes = try await Self.collect(response.body, upTo: Self.maxResponseBytes, deadline: deadline)
-        var responseHeaders = HTTPHeaderList()
-        for (name, value) in response.headers { responseHeaders.add(name, value) }
-        return InfrahubHTTPResponse(status: Int(response.status.code), headers: responseHeaders, body: bytes)
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            // NIO has parsed these as HTTP tokens already; a name HTTPTypes rejects is dropped.
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return InfrahubResponse(head: HTTPResponse(status: .init(code: code), headerFields: fields), body: bytes)
     }
 
     /// The whole body, by `deadline`.

@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// How this client names itself to Infrahub, as the official SDKs do, so upstream can
 /// tell its traffic apart.
 enum ClientIdentity {
@@ -20,4 +22,9 @@ enum ClientIdentity {
         return "unknown"
         #endif
     }
+}
+
+extension HTTPField.Name {
+    /// The SDKs' client header; the literal is a valid token, so the unwrap cannot fail.
+    static let hyperstackClient = Self("Hyperstack-Client")!
 }

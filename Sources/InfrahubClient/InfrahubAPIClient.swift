@@ -1,3 +1,5 @@
+import HTTPTypes
+import InfrahubWire
 import JanssonJSON
 import Logging
 import Synchronization
@@ -71,7 +73,7 @@ public final class InfrahubAPIClient: Sendable {
         self.credential.withLock { $0 = usable }
     }
 
-    public var hasCredential: Bool { credential.withLock { $0 != nil } }
+    var hasCredential: Bool { credential.withLock { $0 != nil } }
 
     /// `GET /api-key`. The records carry upstream's masked keys.
     public func listKeys() async throws(InfrahubError) -> [APIKeyRecord] {
@@ -138,16 +140,19 @@ public final class InfrahubAPIClient: Sendable {
         return (try? JSON.object(object).serialized()) ?? []
     }
 
-    /// The header set every request carries.
-    static func headers(for call: InfrahubCall, key: SecretString, version: String) -> HTTPHeaderList {
-        var headers: HTTPHeaderList = [
-            ("api_key", key.revealed),
-            ("Accept", "application/json"),
-            ("User-Agent", ClientIdentity.userAgent(version: version)),
-            ("Hyperstack-Client", ClientIdentity.clientHeader(version: version)),
-        ]
-        if call.method == "POST" || call.method == "PUT" {
-            headers.add("Content-Type", "application/json")
+    /// The header set every request carries. The key's field is marked sensitive, which keeps it
+    /// out of HPACK tables and out of every description of the request.
+    static func headers(for call: InfrahubCall, key: SecretString, version: String) -> HTTPFields {
+        var apiKey = HTTPField(name: .apiKey, value: key.revealed)
+        apiKey.indexingStrategy = .disallow
+        var headers = HTTPFields([
+            apiKey,
+            HTTPField(name: .accept, value: "application/json"),
+            HTTPField(name: .userAgent, value: ClientIdentity.userAgent(version: version)),
+            HTTPField(name: .hyperstackClient, value: ClientIdentity.clientHeader(version: version)),
+        ])
+        if call.method == .post || call.method == .put {
+            headers[.contentType] = "application/json"
         }
         return headers
     }
@@ -157,12 +162,21 @@ public final class InfrahubAPIClient: Sendable {
     /// Returns the 2xx response, or nil for a delete whose key turned out to be gone after an
     /// unanswered attempt. Also returns the credential used, for redacting errors.
     private func perform(_ call: InfrahubCall, body: [UInt8]?) async throws(InfrahubError) -> (
-        InfrahubHTTPResponse?, SecretString
+        InfrahubResponse?, SecretString
     ) {
         guard let key = credential.withLock({ $0 }) else { throw .missingCredential(for: call) }
-        let request = InfrahubHTTPRequest(
-            method: call.method, path: call.path,
-            headers: Self.headers(for: call, key: key, version: configuration.clientVersion), body: body)
+        // HTTPTypes would quietly turn a line break into a space; a key that is not a valid header
+        // value is refused instead, before anything is sent (and the key is never quoted).
+        guard HTTPField.isValidValue(key.revealed) else {
+            throw InfrahubError.transport(
+                .invalidHeaderValue, call: call, attempts: 1, timeout: configuration.requestTimeout
+            ).redacting(key)
+        }
+        let request = InfrahubRequest(
+            head: HTTPRequest(
+                method: call.method, scheme: nil, authority: nil, path: call.path,
+                headerFields: Self.headers(for: call, key: key, version: configuration.clientVersion)),
+            body: body)
         let clock = ContinuousClock()
         var sawUnansweredAttempt = false
         var attempt = 0
@@ -175,25 +189,23 @@ public final class InfrahubAPIClient: Sendable {
             }
             let started = clock.now
             let outcome: RetryPolicy.Outcome
-            var response: InfrahubHTTPResponse?
+            var response: InfrahubResponse?
             do {
                 let received = try await transport.send(request, timeout: configuration.requestTimeout)
                 response = received
-                outcome = .response(status: received.status)
-            } catch let failure as TransportFailure {
-                outcome = .transportFailure(failure)
+                outcome = .response(status: received.head.status.code)
             } catch {
-                outcome = .transportFailure(.other(String(describing: type(of: error))))
+                outcome = .transportFailure(error)
             }
             log(call, attempt: attempt, outcome: outcome, duration: clock.now - started)
 
             // An answer that arrived is used even if the caller was cancelled meanwhile:
             // dropping a generate response would lose the only copy of the new secret.
-            if let response, (200...299).contains(response.status) {
+            if let response, (200...299).contains(response.head.status.code) {
                 return (response, key)
             }
             if Task.isCancelled { throw .cancelled(call) }
-            if case .delete = call, response?.status == 404, sawUnansweredAttempt {
+            if case .delete = call, response?.head.status == .notFound, sawUnansweredAttempt {
                 logger.debug(
                     "Infrahub key already gone after an unanswered delete; treating as deleted",
                     metadata: ["method": "\(call.method)", "path": "\(call.path)"])
@@ -205,7 +217,8 @@ public final class InfrahubAPIClient: Sendable {
                 case .connectionRefused, .unusableResponse, .invalidRequest, .other: break
                 }
             }
-            let retryAfter = RetryAfter.parse(response?.headers["Retry-After"], now: Self.unixTimeNow())
+            let retryAfter = RetryAfter.parse(
+                response?.head.headerFields[fields: .retryAfter].first?.value, now: Self.unixTimeNow())
             guard retryPolicy.shouldRetry(call.retryKind, after: outcome, attempt: attempt) else {
                 throw finalError(
                     call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter, key: key
@@ -227,7 +240,7 @@ public final class InfrahubAPIClient: Sendable {
     }
 
     private func finalError(
-        _ call: InfrahubCall, outcome: RetryPolicy.Outcome, response: InfrahubHTTPResponse?, attempts: Int,
+        _ call: InfrahubCall, outcome: RetryPolicy.Outcome, response: InfrahubResponse?, attempts: Int,
         retryAfter: Duration?, key: SecretString
     ) -> InfrahubError {
         switch outcome {
@@ -241,18 +254,18 @@ public final class InfrahubAPIClient: Sendable {
     }
 
     private func decode<Value>(
-        _ call: InfrahubCall, _ response: InfrahubHTTPResponse?, _ key: SecretString,
+        _ call: InfrahubCall, _ response: InfrahubResponse?, _ key: SecretString,
         _ decoder: ([UInt8]) throws(APIKeyResponseDecoder.Failure) -> Value
     ) throws(InfrahubError) -> Value {
-        let response = response ?? InfrahubHTTPResponse(status: 200)
+        let response = response ?? InfrahubResponse(head: HTTPResponse(status: .ok))
         do {
             return try decoder(response.body)
         } catch {
             switch error {
             case .malformed(let what):
-                throw InfrahubError.malformed(what, call: call, status: response.status).redacting(key)
+                throw InfrahubError.malformed(what, call: call, status: response.head.status.code).redacting(key)
             case .refused(let body):
-                throw InfrahubError.refused(body, call: call, status: response.status).redacting(key)
+                throw InfrahubError.refused(body, call: call, status: response.head.status.code).redacting(key)
             }
         }
     }

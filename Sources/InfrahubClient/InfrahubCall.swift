@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// One of the four api-key calls: what goes on the wire, how safe it is to repeat,
 /// and how a person would name it in an error message.
 enum InfrahubCall: Sendable, Equatable {
@@ -6,12 +8,12 @@ enum InfrahubCall: Sendable, Equatable {
     case update(id: Int64)
     case delete(id: Int64)
 
-    var method: String {
+    var method: HTTPRequest.Method {
         switch self {
-        case .list: return "GET"
-        case .generate: return "POST"
-        case .update: return "PUT"
-        case .delete: return "DELETE"
+        case .list: return .get
+        case .generate: return .post
+        case .update: return .put
+        case .delete: return .delete
         }
     }
 

@@ -1,3 +1,5 @@
+import InfrahubWire
+
 /// The errors the client raises, worded for a person reading an editor's output pane.
 ///
 /// Messages name the call, say what happened and what to do; upstream's own words are

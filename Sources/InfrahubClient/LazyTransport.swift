@@ -1,3 +1,4 @@
+import InfrahubWire
 import Synchronization
 
 /// A transport that builds the real one on first use.
@@ -15,7 +16,7 @@ public final class LazyTransport<Wrapped: InfrahubTransport>: InfrahubTransport 
     /// The wrapped transport if it was ever needed.
     public var ifMade: Wrapped? { made.withLock { $0 } }
 
-    public func send(_ request: InfrahubHTTPRequest, timeout: Duration) async throws -> InfrahubHTTPResponse {
+    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let transport = made.withLock { current in
             if let current { return current }
             let fresh = make()

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import InfrahubWire
 
 /// Follows HTTP redirects without ever handing the `api_key` header to another origin.
 ///
@@ -10,13 +12,13 @@ enum RedirectPolicy {
     static let maxRedirects = 5
 
     /// Header fields that carry credentials and must stay with the origin they were meant for.
-    static let credentialHeaders = ["api_key", "Authorization", "Cookie", "Proxy-Authorization"]
+    static let credentialHeaders: [HTTPField.Name] = [.apiKey, .authorization, .cookie, .proxyAuthorization]
 
     /// The request to send next.
     struct Step: Sendable, Equatable {
         var url: String
-        var method: String
-        var headers: HTTPHeaderList
+        var method: HTTPRequest.Method
+        var headers: HTTPFields
         var body: [UInt8]?
         /// Whether credentials were removed because the target is another origin.
         var strippedCredentials: Bool
@@ -25,7 +27,7 @@ enum RedirectPolicy {
     /// The follow-up request for a redirect response, or nil when `status` is not a redirect
     /// that can be followed (no usable `Location`, or a scheme other than http/https).
     static func follow(
-        status: Int, location: String?, from currentURL: String, method: String, headers: HTTPHeaderList,
+        status: Int, location: String?, from currentURL: String, method: HTTPRequest.Method, headers: HTTPFields,
         body: [UInt8]?
     ) -> Step? {
         guard [301, 302, 303, 307, 308].contains(status), let location, !location.isEmpty,
@@ -39,15 +41,15 @@ enum RedirectPolicy {
         var nextHeaders = headers
         var nextBody = body
         // As browsers and AsyncHTTPClient do: 303 always, and 301/302 after a POST, become a GET.
-        if (status == 303 && method != "HEAD") || ((status == 301 || status == 302) && method == "POST") {
-            nextMethod = "GET"
+        if (status == 303 && method != .head) || ((status == 301 || status == 302) && method == .post) {
+            nextMethod = .get
             nextBody = nil
-            nextHeaders.remove("Content-Type")
-            nextHeaders.remove("Content-Length")
+            nextHeaders[.contentType] = nil
+            nextHeaders[.contentLength] = nil
         }
         let crossOrigin = !sameOrigin(base, target)
         if crossOrigin {
-            for name in credentialHeaders { nextHeaders.remove(name) }
+            for name in credentialHeaders { nextHeaders[name] = nil }
         }
         return Step(
             url: target.absoluteString, method: nextMethod, headers: nextHeaders, body: nextBody,

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import InfrahubWire
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -19,6 +20,11 @@ import Darwin
 /// `description` is ever kept: some quote what was sent (`invalidHeaderFieldValues` quotes
 /// the header values, the API key among them), and all of them read as Swift, not as advice.
 extension TransportFailure {
+    /// A header value with a control character or a line break: refused by AsyncHTTPClient, and by
+    /// the client itself before HTTPTypes could quietly turn the character into a space.
+    static let invalidHeaderValue = TransportFailure.invalidRequest(
+        "a header value is not valid HTTP (it holds a control character or a line break)")
+
     static func classifying(_ error: any Error) -> TransportFailure {
         switch error {
         case let error as TransportFailure:
@@ -85,7 +91,7 @@ extension TransportFailure {
             return .invalidRequest("the HTTP client has shut down")
         case .invalidProxyResponse, .proxyAuthenticationRequired:
             return .other("the proxy refused the connection")
-        case .contentLengthMissing, .httpEndReceivedAfterHeadWith1xx:
+        case .contentLengthMissing:
             return .other("the answer was not valid HTTP")
         default:
             break
@@ -94,7 +100,7 @@ extension TransportFailure {
         // the case without its values (it is only compared, never shown).
         switch error.shortDescription {
         case HTTPClientError.invalidHeaderFieldValues([]).shortDescription:
-            return .invalidRequest("a header value is not valid HTTP (it holds a control character or a line break)")
+            return invalidHeaderValue
         case HTTPClientError.invalidHeaderFieldNames([]).shortDescription:
             return .invalidRequest("a header name is not valid HTTP")
         case HTTPClientError.unsupportedScheme("").shortDescription:

@@ -6,11 +6,11 @@ import Logging
 /// network stack: `/v1/api-key...` as upstream, plus `/_sandbox/stats`,
 /// `/_sandbox/faults` and `/_sandbox/reset` to steer it.
 public struct SandboxHTTPServer: Sendable {
-    public let sandbox: Sandbox
-    public var host: String
+    private let sandbox: Sandbox
+    private let host: String
     /// 0 asks the system for a free port; `onListening` reports the one bound.
-    public var port: Int
-    public var maxBodySize: Int
+    private let port: Int
+    private let maxBodySize: Int
     private let logger: Logger
 
     public init(sandbox: Sandbox, host: String = "127.0.0.1", port: Int = 0, maxBodySize: Int = 1 << 20, logger: Logger) {

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Logging
 import NIOCore
@@ -36,11 +36,8 @@ struct SandboxResponder: HTTPResponder {
         )
     }
 
+    /// Hands Hummingbird's HTTPTypes head to the sandbox as it is, with the path made relative to `/v1`.
     private func forward(_ request: Request, relativePath: String, context: Context) async throws -> Response {
-        var headers = HTTPHeaderList()
-        for field in request.headers {
-            headers.add(field.name.rawName, field.value)
-        }
         var body: [UInt8]?
         do {
             let buffer = try await request.body.collect(upTo: maxBodySize)
@@ -50,20 +47,17 @@ struct SandboxResponder: HTTPResponder {
         }
         var path = relativePath.isEmpty ? "/" : relativePath
         if let query = request.uri.query { path += "?" + query }
+        var head = request.head
+        head.path = path
 
-        let reply = await sandbox.handle(
-            InfrahubHTTPRequest(method: request.method.rawValue, path: path, headers: headers, body: body))
+        let reply = await sandbox.handle(InfrahubRequest(head: head, body: body))
         if reply.latency > .zero {
             try await Task.sleep(for: reply.latency)
         }
         switch reply {
         case .response(let response, _):
-            var fields = HTTPFields()
-            for field in response.headers {
-                if let name = HTTPField.Name(field.name) { fields.append(HTTPField(name: name, value: field.value)) }
-            }
             return Response(
-                status: HTTPResponse.Status(code: response.status), headers: fields,
+                status: response.head.status, headers: response.head.headerFields,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
         case .dropConnection:
             context.logger.debug("Closing the connection without a response (injected fault)")

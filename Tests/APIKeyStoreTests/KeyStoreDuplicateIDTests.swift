@@ -1,5 +1,7 @@
 import APIKeyStore
+import HTTPTypes
 import InfrahubClient
+import InfrahubWire
 import Logging
 import Testing
 
@@ -8,8 +10,9 @@ import Testing
     /// Answers every request with one fixed list body.
     struct FixedListTransport: InfrahubTransport {
         var body: String
-        func send(_ request: InfrahubHTTPRequest, timeout: Duration) async throws -> InfrahubHTTPResponse {
-            InfrahubHTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+        func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
+            InfrahubResponse(
+                head: HTTPResponse(status: .ok, headerFields: [.contentType: "application/json"]), body: Array(body.utf8))
         }
     }
 

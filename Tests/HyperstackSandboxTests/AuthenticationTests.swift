@@ -1,5 +1,6 @@
+import HTTPTypes
 import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Testing
 
@@ -31,7 +32,7 @@ import Testing
         let harness = try SandboxHarness()
         let response = try await harness.send("GET", "/api-key")
         #expect(response.status == 200)
-        #expect(response.headers["content-type"] == "application/json")
+        #expect(response.head.headerFields[.contentType] == "application/json")
         #expect(try response.json() == ["status": true, "message": "Getting API Keys success", "api_keys": []])
     }
 
@@ -55,7 +56,9 @@ import Testing
 
     @Test func headerNameIsCaseInsensitive() async throws {
         let harness = try SandboxHarness()
-        let request = InfrahubHTTPRequest(method: "GET", path: "/api-key", headers: [("API_KEY", configuredKey)])
+        let name = try #require(HTTPField.Name("API_KEY"))
+        let request = InfrahubRequest(
+            head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/api-key", headerFields: [name: configuredKey]))
         #expect(try await harness.transport.send(request, timeout: .seconds(5)).status == 200)
     }
 }

@@ -1,5 +1,5 @@
 import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Testing
 

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import HyperstackSandbox
-import InfrahubClient
 import JanssonJSON
 import NIOCore
 import NIOHTTP1

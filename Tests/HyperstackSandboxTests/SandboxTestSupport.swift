@@ -1,6 +1,7 @@
 import Foundation
+import HTTPTypes
 import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Logging
 import Testing
@@ -26,15 +27,16 @@ struct SandboxHarness {
     func send(
         _ method: String, _ path: String, body: JSON? = nil, rawBody: String? = nil,
         apiKey: String? = configuredKey, timeout: Duration = .seconds(5)
-    ) async throws -> InfrahubHTTPResponse {
-        var headers: HTTPHeaderList = [("Accept", "application/json")]
-        if let apiKey { headers.add("api_key", apiKey) }
+    ) async throws -> InfrahubResponse {
+        var headers: HTTPFields = [.accept: "application/json"]
+        if let apiKey { headers[.apiKey] = apiKey }
         var bytes: [UInt8]?
         if let body { bytes = try body.serialized() }
         if let rawBody { bytes = Array(rawBody.utf8) }
-        if bytes != nil { headers.add("Content-Type", "application/json") }
-        return try await transport.send(
-            InfrahubHTTPRequest(method: method, path: path, headers: headers, body: bytes), timeout: timeout)
+        if bytes != nil { headers[.contentType] = "application/json" }
+        let head = HTTPRequest(
+            method: try #require(HTTPRequest.Method(method)), scheme: nil, authority: nil, path: path, headerFields: headers)
+        return try await transport.send(InfrahubRequest(head: head, body: bytes), timeout: timeout)
     }
 
     /// Generates a key and returns the `api_key` object of the answer (with the full secret).
@@ -53,7 +55,9 @@ struct SandboxHarness {
     }
 }
 
-extension InfrahubHTTPResponse {
+extension InfrahubResponse {
+    var status: Int { head.status.code }
+
     func json() throws -> JSON { try JSON.parse(body) }
 
     var text: String { String(decoding: body, as: UTF8.self) }

@@ -1,7 +1,8 @@
-import HyperstackSandbox
-import InfrahubClient
+import InfrahubWire
 import JanssonJSON
 import Testing
+
+@testable import HyperstackSandbox
 
 @Suite struct StatsAndResetTests {
     @Test func everyRequestIsCountedByRouteTemplate() async throws {

@@ -1,34 +1,40 @@
+import HTTPTypes
 import InfrahubClient
+import InfrahubWire
 import Testing
 
 /// The production transport against real local servers.
 @Suite("AsyncHTTPClient transport")
 struct AsyncHTTPTransportTests {
+    static func get(_ path: String) -> InfrahubRequest {
+        InfrahubRequest(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: path))
+    }
+
     @Test(arguments: ["", "infrahub-api.nexgencloud.com/v1", "ftp://example.com/v1", "https:///v1", "https://x/v1?y=1"])
     func rejectsUnusableBaseURLs(baseURL: String) {
-        #expect(throws: InvalidBaseURL.self) { try AsyncHTTPTransport(baseURL: baseURL) }
+        #expect(throws: InvalidBaseURL.self) { try AsyncHTTPTransport.validatedBaseURL(baseURL) }
     }
 
     @Test func appendsPathsToTheBasePath() async throws {
         try await withServer([], fallback: .respond(status: 204)) { server in
-            let transport = try AsyncHTTPTransport(baseURL: server.baseURL + "/")
-            #expect(transport.baseURL == server.baseURL)
-            let response = try await transport.send(InfrahubHTTPRequest(method: "GET", path: "/api-key"), timeout: .seconds(5))
-            let bare = try await transport.send(InfrahubHTTPRequest(method: "GET", path: "api-key/3"), timeout: .seconds(5))
+            let transport = try makeTransport(server.baseURL + "/")
+            #expect(try AsyncHTTPTransport.validatedBaseURL(server.baseURL + "/").string == server.baseURL)
+            let response = try await transport.send(Self.get("/api-key"), timeout: .seconds(5))
+            let bare = try await transport.send(Self.get("api-key/3"), timeout: .seconds(5))
             try await transport.shutdown()
-            #expect(response.status == 204)
-            #expect(bare.status == 204)
+            #expect(response.head.status == 204)
+            #expect(bare.head.status == 204)
             #expect(server.requests.map(\.uri) == ["/v1/api-key", "/v1/api-key/3"])
         }
     }
 
     @Test func returnsErrorStatusesAndHeadersAsResponses() async throws {
         try await withServer([.respond(status: 503, headers: [("Retry-After", "7")], body: "down")]) { server in
-            let transport = try AsyncHTTPTransport(baseURL: server.baseURL)
-            let response = try await transport.send(InfrahubHTTPRequest(method: "GET", path: "/api-key"), timeout: .seconds(5))
+            let transport = try makeTransport(server.baseURL)
+            let response = try await transport.send(Self.get("/api-key"), timeout: .seconds(5))
             try await transport.shutdown()
-            #expect(response.status == 503)
-            #expect(response.headers["retry-after"] == "7")
+            #expect(response.head.status == 503)
+            #expect(response.head.headerFields[.retryAfter] == "7")
             #expect(response.body == Array("down".utf8))
         }
     }
@@ -38,15 +44,15 @@ struct AsyncHTTPTransportTests {
         let closedURL = closed.baseURL
         try await closed.stop()
         try await withServer([.hang, .close]) { server in
-            let refused = try AsyncHTTPTransport(baseURL: closedURL)
-            let live = try AsyncHTTPTransport(baseURL: server.baseURL)
-            let request = InfrahubHTTPRequest(method: "GET", path: "/api-key")
+            let refused = try makeTransport(closedURL)
+            let live = try makeTransport(server.baseURL)
+            let request = Self.get("/api-key")
             var failures: [TransportFailure] = []
             for (transport, timeout) in [(refused, Duration.seconds(5)), (live, .milliseconds(300)), (live, .seconds(5))] {
-                do {
+                do throws(TransportFailure) {
                     _ = try await transport.send(request, timeout: timeout)
-                } catch let failure as TransportFailure {
-                    failures.append(failure)
+                } catch {
+                    failures.append(error)
                 }
             }
             try await refused.shutdown()
@@ -87,10 +93,10 @@ struct AsyncHTTPTransportTests {
 
     @Test func redirectLoopsEnd() async throws {
         try await withServer([], fallback: .respond(status: 302, headers: [("Location", "/v1/api-key")])) { server in
-            let transport = try AsyncHTTPTransport(baseURL: server.baseURL)
-            let response = try await transport.send(InfrahubHTTPRequest(method: "GET", path: "/api-key"), timeout: .seconds(5))
+            let transport = try makeTransport(server.baseURL)
+            let response = try await transport.send(Self.get("/api-key"), timeout: .seconds(5))
             try await transport.shutdown()
-            #expect(response.status == 302)
+            #expect(response.head.status == 302)
             #expect(server.hits == 6)
         }
     }

@@ -43,7 +43,7 @@ func withClient<T>(
     credential: String? = testAPIKey,
     _ body: (InfrahubAPIClient) async throws -> T
 ) async throws -> T {
-    let transport = try AsyncHTTPTransport(baseURL: baseURL, connectTimeout: .seconds(2))
+    let transport = try makeTransport(baseURL, connectTimeout: .seconds(2))
     let client = InfrahubAPIClient(
         transport: transport,
         configuration: InfrahubClientConfiguration(
@@ -60,6 +60,15 @@ func withClient<T>(
     }
     try await transport.shutdown()
     return result
+}
+
+/// A transport for `baseURL`, checked the way the server checks its base URL at start-up.
+func makeTransport(
+    _ baseURL: String, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil
+) throws -> AsyncHTTPTransport {
+    AsyncHTTPTransport(
+        baseURL: try AsyncHTTPTransport.validatedBaseURL(baseURL), connectTimeout: connectTimeout,
+        readIdleTimeout: readIdleTimeout)
 }
 
 /// Runs `body` against a scripted server and stops the server afterwards.

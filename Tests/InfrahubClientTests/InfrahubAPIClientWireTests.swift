@@ -1,6 +1,7 @@
-import InfrahubClient
 import JanssonJSON
 import Testing
+
+@testable import InfrahubClient
 
 /// What the client puts on the wire and how it reads the answers, over real HTTP.
 @Suite("Client requests and decoding")

@@ -1,20 +1,22 @@
+import HTTPTypes
+import InfrahubWire
 import Testing
 
 @testable import InfrahubClient
 
 @Suite("Redirect policy")
 struct RedirectPolicyTests {
-    let headers: HTTPHeaderList = [("api_key", "k"), ("Accept", "application/json"), ("Content-Type", "application/json")]
+    let headers: HTTPFields = [.apiKey: "k", .accept: "application/json", .contentType: "application/json"]
 
     @Test func sameOriginKeepsEverything() throws {
         let step = try #require(
             RedirectPolicy.follow(
-                status: 307, location: "/v2/api-key", from: "https://api.example.com/v1/api-key", method: "PUT",
+                status: 307, location: "/v2/api-key", from: "https://api.example.com/v1/api-key", method: .put,
                 headers: headers, body: [1]))
         #expect(step.url == "https://api.example.com/v2/api-key")
-        #expect(step.method == "PUT")
+        #expect(step.method == .put)
         #expect(step.body == [1])
-        #expect(step.headers["api_key"] == "k")
+        #expect(step.headers[.apiKey] == "k")
         #expect(!step.strippedCredentials)
     }
 
@@ -22,49 +24,49 @@ struct RedirectPolicyTests {
         let step = try #require(
             RedirectPolicy.follow(
                 status: 308, location: "https://evil.example.net/collect", from: "https://api.example.com/v1/api-key",
-                method: "GET", headers: headers, body: nil))
-        #expect(step.headers["api_key"] == nil)
-        #expect(step.headers["Accept"] == "application/json")
+                method: .get, headers: headers, body: nil))
+        #expect(step.headers[.apiKey] == nil)
+        #expect(step.headers[.accept] == "application/json")
         #expect(step.strippedCredentials)
     }
 
     @Test func portOrSchemeChangeIsAnotherOrigin() throws {
         let otherPort = try #require(
             RedirectPolicy.follow(
-                status: 302, location: "http://127.0.0.1:9/x", from: "http://127.0.0.1:8080/v1/api-key", method: "GET",
+                status: 302, location: "http://127.0.0.1:9/x", from: "http://127.0.0.1:8080/v1/api-key", method: .get,
                 headers: headers, body: nil))
-        #expect(otherPort.headers["api_key"] == nil)
+        #expect(otherPort.headers[.apiKey] == nil)
         let downgrade = try #require(
             RedirectPolicy.follow(
                 status: 301, location: "http://api.example.com/v1/api-key", from: "https://api.example.com/v1/api-key",
-                method: "GET", headers: headers, body: nil))
-        #expect(downgrade.headers["api_key"] == nil)
+                method: .get, headers: headers, body: nil))
+        #expect(downgrade.headers[.apiKey] == nil)
         let explicitDefaultPort = try #require(
             RedirectPolicy.follow(
                 status: 301, location: "https://API.example.com:443/v1/x", from: "https://api.example.com/v1/api-key",
-                method: "GET", headers: headers, body: nil))
-        #expect(explicitDefaultPort.headers["api_key"] == "k")
+                method: .get, headers: headers, body: nil))
+        #expect(explicitDefaultPort.headers[.apiKey] == "k")
     }
 
     @Test func seeOtherAndPostRedirectsBecomeGet() throws {
         let step = try #require(
             RedirectPolicy.follow(
                 status: 303, location: "/v1/api-key", from: "https://api.example.com/v1/api-key/generate",
-                method: "POST", headers: headers, body: [1, 2]))
-        #expect(step.method == "GET")
+                method: .post, headers: headers, body: [1, 2]))
+        #expect(step.method == .get)
         #expect(step.body == nil)
-        #expect(step.headers["Content-Type"] == nil)
-        #expect(step.headers["api_key"] == "k")
+        #expect(step.headers[.contentType] == nil)
+        #expect(step.headers[.apiKey] == "k")
     }
 
     @Test func unusableRedirectsAreNotFollowed() {
         let from = "https://api.example.com/v1/api-key"
-        #expect(RedirectPolicy.follow(status: 200, location: "/x", from: from, method: "GET", headers: headers, body: nil) == nil)
-        #expect(RedirectPolicy.follow(status: 302, location: nil, from: from, method: "GET", headers: headers, body: nil) == nil)
+        #expect(RedirectPolicy.follow(status: 200, location: "/x", from: from, method: .get, headers: headers, body: nil) == nil)
+        #expect(RedirectPolicy.follow(status: 302, location: nil, from: from, method: .get, headers: headers, body: nil) == nil)
         #expect(
-            RedirectPolicy.follow(status: 302, location: "ftp://x/y", from: from, method: "GET", headers: headers, body: nil)
+            RedirectPolicy.follow(status: 302, location: "ftp://x/y", from: from, method: .get, headers: headers, body: nil)
                 == nil)
         #expect(
-            RedirectPolicy.follow(status: 304, location: "/x", from: from, method: "GET", headers: headers, body: nil) == nil)
+            RedirectPolicy.follow(status: 304, location: "/x", from: from, method: .get, headers: headers, body: nil) == nil)
     }
 }

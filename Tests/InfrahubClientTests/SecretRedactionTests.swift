@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import InfrahubWire
 import Testing
 
 @testable import InfrahubClient
@@ -132,5 +134,15 @@ struct SecretRedactionTests {
         #expect(silent.upstreamMessage == nil)
         let other = InfrahubError.http(status: 400, body: body, call: .list, attempts: 1, retryAfter: nil)
         #expect(other.message.contains("Infrahub said: \"Invalid api_key abcdefgh\""))
+    }
+
+    @Test func theKeyFieldIsMarkedSensitiveSoNoDescriptionShowsIt() {
+        let headers = InfrahubAPIClient.headers(for: .generate, key: SecretString(key), version: "1.2.3")
+        #expect(headers[fields: .apiKey].map(\.indexingStrategy) == [.disallow])
+        #expect(headers[.apiKey] == key)
+        let request = InfrahubRequest(
+            head: HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/api-key/generate", headerFields: headers))
+        #expect(leftover("\(request)", key) == nil)
+        #expect(leftover(String(reflecting: request), key) == nil)
     }
 }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import InfrahubClient
+@testable import InfrahubWire
 
 @Suite("Timestamp normalisation")
 struct InfrahubTimestampTests {
@@ -40,24 +40,5 @@ struct InfrahubTimestampTests {
             let text = InfrahubTimestamp.format(secondsSinceEpoch: seconds)
             #expect(InfrahubTimestamp.secondsSinceEpoch(text) == seconds)
         }
-    }
-}
-
-@Suite("Key masking")
-struct APIKeyMaskingTests {
-    @Test func showsLastFourCharactersLikeUpstream() {
-        let secret = SecretString("3f2c1a7e-1111-2222-3333-5d41c0a7be9a")
-        #expect(APIKeyMasking.mask(secret) == "********-****-****-****-********be9a")
-    }
-
-    @Test func hidesShortSecretsEntirely() {
-        #expect(APIKeyMasking.mask(SecretString("abc123")) == "********-****-****-****-********")
-        #expect(APIKeyMasking.mask(SecretString("")) == "********-****-****-****-********")
-    }
-
-    @Test func secretStringNeverDescribesItself() {
-        let secret = SecretString("top-secret-value")
-        #expect("\(secret)" == "<redacted>")
-        #expect(String(reflecting: secret) == "<redacted>")
     }
 }
