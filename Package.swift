@@ -137,8 +137,12 @@ let package = Package(
             resources: [.embedInCode("openrpc.json")],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "hyperstack-rpc",
+        // The composition root, where the two stacks meet: builds the upstream (HTTP or the
+        // embedded sandbox), the key store and the method table from Settings, opens sessions
+        // (a connection and its subscription to key changes) over them, and serves one on stdio
+        // or runs one call. HyperstackRPCServer below it stays free of I/O and of the sandbox.
+        .target(
+            name: "HyperstackRPCHost",
             dependencies: [
                 "JanssonJSON",
                 "JSONRPC",
@@ -147,6 +151,20 @@ let package = Package(
                 "HyperstackSandbox",
                 "APIKeyStore",
                 "HyperstackRPCServer",
+                "SecureFiles",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Option parsing, logging set-up, and one call into HyperstackRPCHost per subcommand.
+        .executableTarget(
+            name: "hyperstack-rpc",
+            dependencies: [
+                "JanssonJSON",
+                "JSONRPC",
+                "JSONRPCStdio",
+                "HyperstackRPCServer",
+                "HyperstackRPCHost",
                 "SecureFiles",
                 "LogOutput",
                 "CProcessStartup",
@@ -225,7 +243,8 @@ let package = Package(
         .testTarget(
             name: "HyperstackRPCServerTests",
             dependencies: [
-                "HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
+                "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JanssonJSON", "HyperstackSandbox",
+                "APIKeyStore", "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
@@ -233,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "HyperstackRPCCommandTests",
             dependencies: [
-                "hyperstack-rpc", "JSONRPC",
+                "hyperstack-rpc", "HyperstackRPCHost", "JSONRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

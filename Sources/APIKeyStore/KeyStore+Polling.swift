@@ -7,7 +7,7 @@ extension KeyStore {
 
     /// Starts, replaces or (with `nil` or zero) stops background polling.
     ///
-    /// Each poll lists upstream, so changes made elsewhere reach `onChange` with cause `refresh`.
+    /// Each poll lists upstream, so changes made elsewhere reach the subscribers with cause `refresh`.
     /// The first poll happens one interval from now. Ignored after `shutdown()`.
     public func setPollInterval(_ interval: Duration?) {
         poller?.cancel()

@@ -10,8 +10,8 @@ import Synchronization
 /// The cached view of the account's API keys, between the JSON-RPC server and Infrahub.
 ///
 /// The actor is the single writer. Every change to the set is built in full, swapped in, published
-/// to a lock-protected copy and announced through `onChange` before the call that caused it
-/// returns, so a failed upstream call never leaves half-applied state and a notification always
+/// to a lock-protected copy and announced to every subscriber (see `subscribe(_:)`) before the
+/// call that caused it returns, so a failed upstream call never leaves half-applied state and a notification always
 /// precedes the response carrying the same revision. Cache hits read the published copy and never
 /// enter the actor (see `cachedList(maxAge:)`).
 ///
@@ -32,7 +32,8 @@ public actor KeyStore {
     let cacheTTL: Duration
     let maxPollBackoff: Duration
     let logger: Logger
-    let onChange: @Sendable (KeyChange) -> Void
+    /// The sessions listening for changes; see `subscribe(_:)`.
+    nonisolated let subscribers = KeyChangeSubscribers()
     /// Written only by the actor, after `snapshot`/`loadedAt` change; read by `cachedList`.
     let published: Mutex<Published>
 
@@ -54,19 +55,15 @@ public actor KeyStore {
     var consecutivePollFailures = 0
     var isShutDown = false
 
-    /// - Parameter onChange: Called on the actor, synchronously, as each change is applied and before
-    ///   the call that caused it returns. It must not block; enqueue and return.
     public init(
         client: InfrahubAPIClient,
         configuration: KeyStoreConfiguration = KeyStoreConfiguration(),
-        logger: Logger,
-        onChange: @escaping @Sendable (KeyChange) -> Void
+        logger: Logger
     ) {
         self.client = client
         self.cacheTTL = configuration.cacheTTL
         self.maxPollBackoff = configuration.maxPollBackoff
         self.logger = logger
-        self.onChange = onChange
         let initial = KeySnapshot(keys: [], revision: 0, fetchedAt: Date())
         self.snapshot = initial
         self.published = Mutex(Published(snapshot: initial, loadedAt: nil))
@@ -80,6 +77,17 @@ public actor KeyStore {
 
     deinit {
         poller?.cancel()
+    }
+
+    // MARK: Subscribing
+
+    /// Calls `receive` with every change from now until the returned subscription is cancelled.
+    ///
+    /// `receive` runs on the actor, synchronously, as each change is applied and before the call
+    /// that caused it returns: that is what puts a session's `apiKeys.didChange` ahead of the
+    /// response that shares its revision. It must not block; enqueue and return.
+    public nonisolated func subscribe(_ receive: @escaping @Sendable (KeyChange) -> Void) -> KeyChangeSubscription {
+        subscribers.add(receive)
     }
 
     // MARK: Reading
@@ -181,7 +189,7 @@ public actor KeyStore {
     /// Creates a key upstream and adds it (masked) to the set.
     ///
     /// The returned key carries the secret for the caller to show once; the store keeps only the
-    /// masked form. `onChange` has already run with the returned revision.
+    /// masked form. Subscribers have already heard of the returned revision.
     public func generate(name: String, description: String?) async throws(InfrahubError) -> (key: GeneratedAPIKey, revision: Int64) {
         let generated = try await client.generateKey(name: name, description: description)
         let record = SecretMasking.storableRecord(for: generated)
@@ -193,14 +201,9 @@ public actor KeyStore {
         return (GeneratedAPIKey(record: record, secret: generated.secret), next.revision)
     }
 
-    /// Renames or re-describes a key upstream and replaces it in the set.
+    /// Renames a key upstream, keeps, clears or replaces its description, and replaces it in the set.
     ///
     /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
-    public func update(id: Int64, name: String, description: String?) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
-        try await update(id: id, name: name, description: DescriptionUpdate(description))
-    }
-
-    /// Renames a key and keeps, clears or replaces its description.
     public func update(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
         let record: APIKeyRecord
         do throws(InfrahubError) {
@@ -267,7 +270,7 @@ public actor KeyStore {
                     "revision": "\(change.revision)", "cause": "\(change.cause.rawValue)",
                     "added": "\(change.added.count)", "updated": "\(change.updated.count)", "removed": "\(change.removed.count)",
                 ])
-            onChange(change)
+            subscribers.publish(change)
         }
     }
 }

@@ -8,17 +8,17 @@ import Musl
 ///
 /// LSP clients send their `processId` in `initialize`. We check it every half second:
 /// when it is gone (or we were reparented away from it), `onExit` runs once.
-public final class ParentProcessMonitor: Sendable {
+final class ParentProcessMonitor: Sendable {
     private let processID: Int32
     private let pollInterval: Duration
 
-    public init(processID: Int32, pollInterval: Duration = .milliseconds(500)) {
+    init(processID: Int32, pollInterval: Duration = .milliseconds(500)) {
         self.processID = processID
         self.pollInterval = pollInterval
     }
 
     /// Polls until the watched process is gone, then calls `onExit`. Cancel the task to stop watching.
-    public func watch(onExit: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+    func watch(onExit: @escaping @Sendable () -> Void) -> Task<Void, Never> {
         let processID = processID
         let pollInterval = pollInterval
         let wasParent = getppid() == processID

@@ -7,8 +7,8 @@ import Darwin
 #endif
 
 /// Why the process's standard streams could not be prepared for the protocol.
-public struct StandardStreamsError: Error, CustomStringConvertible {
-    public var description: String
+struct StandardStreamsError: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Gives the protocol exclusive use of the real standard output.
@@ -17,10 +17,10 @@ public struct StandardStreamsError: Error, CustomStringConvertible {
 /// so a stray `print` from any library lands in the log instead of corrupting a frame.
 /// SIGPIPE is ignored so that a reader that goes away shows up as EPIPE, which the
 /// writer turns into a clean exit, instead of killing the process.
-public enum StandardStreams {
+enum StandardStreams {
     /// Duplicates stdout for the protocol, redirects fd 1 to stderr and ignores SIGPIPE.
     /// Returns the descriptor the protocol must write to.
-    public static func takeOverStandardOutput() throws -> Int32 {
+    static func takeOverStandardOutput() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let protocolOutput = dup(STDOUT_FILENO)
         guard protocolOutput >= 0 else {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CProcessStartup
 import Foundation
+import HyperstackRPCHost
 import HyperstackRPCServer
+import JSONRPCStdio
 
 /// `hyperstack-rpc`: serves the JSON-RPC protocol on stdio, or runs one call for a shell.
 @main
@@ -74,29 +76,5 @@ extension HyperstackRPCCommand {
             StandardError.write(message)
         }
         Foundation.exit(unusableOutputStatus)
-    }
-}
-
-/// Plain writes to fd 2 for the few messages printed before (or instead of) logging.
-enum StandardError {
-    static func write(_ text: String) {
-        _ = OutputDescriptor.writeAll(STDERR_FILENO, Array(text.utf8))
-    }
-}
-
-/// Whole-buffer writes that report failure instead of trapping (`FileHandle.write` traps).
-enum OutputDescriptor {
-    /// Writes all of `bytes`, retrying on EINTR and short writes; returns 0 or the errno.
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32 {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            offset += written
-        }
-        return 0
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPC
 import Logging
@@ -79,11 +80,4 @@ extension Logger.Level: @retroactive ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
     public static var allValueDescriptions: [String: String] { [:] }
     public var defaultValueDescription: String { rawValue }
-}
-
-extension Duration {
-    /// A duration from option seconds, which `validate()` has checked are finite and non-negative.
-    init(optionSeconds seconds: Double) {
-        self = .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
-    }
 }

@@ -25,7 +25,7 @@ import Testing
         await fixture.sandbox.injectFaults([.status(500, method: "PUT"), .status(500, method: "DELETE")])
 
         do throws(InfrahubError) {
-            _ = try await fixture.store.update(id: made.record.id, name: "renamed", description: nil)
+            _ = try await fixture.store.update(id: made.record.id, name: "renamed", description: .keep)
             Issue.record("update should have failed")
         } catch {
             #expect(error.kind == .serverError)
@@ -75,7 +75,7 @@ import Testing
         try await fixture.outsider.deleteKey(id: gone.record.id)
 
         do throws(InfrahubError) {
-            _ = try await fixture.store.update(id: gone.record.id, name: "whatever", description: nil)
+            _ = try await fixture.store.update(id: gone.record.id, name: "whatever", description: .keep)
             Issue.record("update should have failed with 404")
         } catch {
             #expect(error.kind == .notFound)

@@ -14,6 +14,8 @@ struct KeyStoreFixture {
     let outsider: InfrahubAPIClient
     let changes: ChangeRecorder
     let logs: LogRecorder
+    /// Feeds `changes` for as long as the fixture lives.
+    let subscription: KeyChangeSubscription
 
     init(
         cacheTTL: Duration = .seconds(60),
@@ -38,11 +40,12 @@ struct KeyStoreFixture {
         self.outsider = outsider
         self.changes = changes
         self.logs = logs
-        self.store = KeyStore(
+        let store = KeyStore(
             client: client,
             configuration: KeyStoreConfiguration(cacheTTL: cacheTTL, pollInterval: pollInterval, maxPollBackoff: maxPollBackoff),
-            logger: logger,
-            onChange: { change in changes.record(change) })
+            logger: logger)
+        self.store = store
+        self.subscription = store.subscribe { change in changes.record(change) }
     }
 
     /// Upstream requests the sandbox has seen for `route` (including faulted ones).
@@ -57,7 +60,7 @@ struct KeyStoreFixture {
     }
 }
 
-/// Collects `onChange` calls, plus free-form markers, in the order they happen.
+/// Collects the changes the store announces, plus free-form markers, in the order they happen.
 final class ChangeRecorder: Sendable {
     enum Event: Equatable, Sendable {
         case change(KeyChange)

@@ -47,7 +47,7 @@ import Testing
         _ = try await fixture.store.list()
         let before = await fixture.totalRequests()
 
-        let (record, revision) = try await fixture.store.update(id: made.record.id, name: "after", description: nil)
+        let (record, revision) = try await fixture.store.update(id: made.record.id, name: "after", description: .keep)
         fixture.changes.mark("returned \(revision)")
 
         #expect(await fixture.totalRequests() == before + 1)
@@ -83,7 +83,7 @@ import Testing
 
         let (a, r1) = try await fixture.store.generate(name: "a", description: nil)
         let (_, r2) = try await fixture.store.generate(name: "b", description: nil)
-        let (_, r3) = try await fixture.store.update(id: a.record.id, name: "a2", description: "x")
+        let (_, r3) = try await fixture.store.update(id: a.record.id, name: "a2", description: .set("x"))
         let r4 = try await fixture.store.delete(id: a.record.id)
 
         #expect([r1, r2, r3, r4] == [2, 3, 4, 5])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HyperstackRPCHost
 import JSONRPC
 import Logging
 import Testing

@@ -1,4 +1,3 @@
-import APIKeyStore
 import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient
@@ -8,38 +7,33 @@ import Logging
 import Synchronization
 import Testing
 
-/// A real server stack in memory: the method table over a key store over the Infrahub
-/// client over the embedded sandbox, driven through a real connection fed with bytes.
+@testable import HyperstackRPCHost
+
+/// A real server stack in memory, built by the composition root as `serve --sandbox` builds it:
+/// the method table over a key store over the Infrahub client over the embedded sandbox,
+/// driven through a session's connection fed with bytes.
 final class ServerHarness: Sendable {
-    let sandbox: Sandbox
-    let connection: RPCConnection
+    let server: HyperstackServer
+    let session: HyperstackSession
     let frames = FrameCollector()
 
+    var sandbox: Sandbox { server.upstream.sandbox! }
+
     init() throws {
-        let logger = Logger(label: "test")
-        sandbox = try Sandbox(configuration: SandboxConfiguration(apiKeys: ["test-key"]), logger: logger)
-        let client = InfrahubAPIClient(
-            transport: SandboxTransport(sandbox: sandbox),
-            configuration: InfrahubClientConfiguration(clientVersion: "test", initialBackoff: .milliseconds(1)),
-            logger: logger)
-        client.setCredential(SecretString("test-key"))
-        let notifier = ChangeNotifier()
-        let store = KeyStore(client: client, logger: logger) { notifier.publish($0) }
-        connection = RPCConnection(
-            configuration: ConnectionConfiguration(
-                serverName: ServerIdentity.name, serverVersion: ServerIdentity.version,
-                capabilities: ServerIdentity.capabilities, framing: .ndjson),
-            methods: ServerMethods.table(store: store, includeTestMethods: false),
-            sink: frames, logger: logger)
-        let connection = connection
-        notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
+        server = try HyperstackServer(settings: .inMemorySandbox, logger: Logger(label: "test"))
+        session = server.openSession(framing: .ndjson, sink: frames, events: .ignored)
+    }
+
+    deinit {
+        session.stop()
     }
 
     /// Sends one request and returns every message written until its response, in order.
     func exchange(_ method: String, _ params: JSON? = nil, id: Int64) async throws -> [JSON] {
         var request: JSONObject = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
         if let params { request["params"] = params }
-        connection.receive(try JSON.object(request).serialized() + [UInt8(ascii: "\n")])
+        let line = try JSON.object(request).serialized() + [UInt8(ascii: "\n")]
+        line.withUnsafeBytes { session.receive($0) }
         for _ in 0..<2000 {
             let messages = try frames.messages()
             if let index = messages.firstIndex(where: { $0["id"] == .int(id) }) {
@@ -57,6 +51,15 @@ final class ServerHarness: Sendable {
 }
 
 struct HarnessTimeout: Error {}
+
+extension Settings {
+    /// `--sandbox --framing ndjson` with every other option at its default.
+    static let inMemorySandbox = Settings(
+        sandbox: true, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: defaults.cacheTTL,
+        pollInterval: defaults.pollInterval, timeout: defaults.timeout, rateLimit: defaults.rateLimit,
+        framing: .ndjson, maxMessageBytes: defaults.maxMessageBytes, maxInFlight: defaults.maxInFlight,
+        logLevel: nil, logFile: nil)
+}
 
 /// Collects frames written by the connection.
 final class FrameCollector: FrameSink {

@@ -4,19 +4,21 @@ import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient
 import Logging
-import SecureFiles
 
 /// The upstream side of the server: the transport (real HTTP or the embedded sandbox),
-/// the typed client and the key store, built from the settings.
-struct Upstream {
+/// the typed client and the key store, built from the settings. One per process, shared
+/// by every session.
+struct Upstream: Sendable {
     static let defaultBaseURL = "https://infrahub-api.nexgencloud.com/v1"
 
     let client: InfrahubAPIClient
     let store: KeyStore
+    /// The embedded sandbox with `--sandbox`, else `nil`.
+    let sandbox: Sandbox?
     private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
-    /// Builds everything. `onChange` receives every change of the key set.
-    init(settings: Settings, logger: Logger, onChange: @escaping @Sendable (KeyChange) -> Void) throws {
+    /// Builds everything; a bad base URL or API key stops the start-up here.
+    init(settings: Settings, logger: Logger) throws {
         let requestTimeout = Duration(optionSeconds: settings.timeout)
         let transport: any InfrahubTransport
         var credential: SecretString?
@@ -29,6 +31,7 @@ struct Upstream {
                 logger: logger)
             transport = SandboxTransport(sandbox: sandbox)
             credential = SecretString(processKey)
+            self.sandbox = sandbox
             httpTransport = nil
         } else {
             let baseURL = settings.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? Self.defaultBaseURL
@@ -44,7 +47,8 @@ struct Upstream {
             }
             transport = http
             httpTransport = http
-            credential = try Self.credential(settings: settings)
+            sandbox = nil
+            credential = try UpstreamCredential.load(settings: settings)
         }
         client = InfrahubAPIClient(
             transport: transport,
@@ -57,8 +61,7 @@ struct Upstream {
         store = KeyStore(
             client: client,
             configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: settings.cacheTTL), pollInterval: poll),
-            logger: logger,
-            onChange: onChange)
+            logger: logger)
     }
 
     /// Stops polling and closes HTTP connections.
@@ -66,41 +69,4 @@ struct Upstream {
         await store.shutdown()
         try? await httpTransport?.ifMade?.shutdown()
     }
-
-    /// The key from `--api-key-file`, else `HYPERSTACK_API_KEY`, else none (initialize may bring one).
-    private static func credential(settings: Settings) throws -> SecretString? {
-        if let path = settings.apiKeyFile {
-            let contents: String
-            do {
-                // No symlinks, ours, a regular file; readable by others is a warning, as ssh gives.
-                let secret = try SecureFile.readSecret(path, role: "API key file")
-                if let warning = secret.warning { StandardError.write("hyperstack-rpc: \(warning)\n") }
-                contents = String(decoding: secret.bytes, as: UTF8.self)
-            } catch {
-                throw UpstreamSetupError(description: "\(error)")
-            }
-            // Validated where it is loaded: one line of visible ASCII, optionally ending in a newline.
-            return try validated(contents, from: .file(path: path))
-        }
-        // An empty variable counts as unset, as in shells; anything else must be a valid key, and
-        // a bad one stops the start-up rather than falling through to initialize's key or none.
-        if let value = Environment.value("HYPERSTACK_API_KEY"), !value.isEmpty {
-            return try validated(value, from: .environment(variable: "HYPERSTACK_API_KEY"))
-        }
-        return nil
-    }
-
-    /// The key, or a start-up error that names its source and never its value.
-    private static func validated(_ text: String, from source: CredentialSource) throws -> SecretString {
-        do {
-            return try SecretString(validatingAPIKey: text, from: source)
-        } catch {
-            throw UpstreamSetupError(description: error.description)
-        }
-    }
-}
-
-/// The upstream could not be set up from the options given.
-struct UpstreamSetupError: Error, CustomStringConvertible {
-    var description: String
 }

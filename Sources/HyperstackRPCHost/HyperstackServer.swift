@@ -1,0 +1,68 @@
+import APIKeyStore
+import HyperstackRPCServer
+import InfrahubClient
+import JSONRPC
+import Logging
+
+/// The composition root: the one place that builds the server from `Settings`, and the one
+/// place that puts a key store, a method table and a connection together.
+///
+/// What a process has once (the upstream transport, the Infrahub client, the key store and the
+/// method table over it) is built here, in `init`. What each client has (a connection, and its
+/// subscription to key changes) is a `HyperstackSession`, opened with `openSession`. A stdio
+/// server opens one session (`serveStdio`), a one-shot call opens one for one request
+/// (`call`), and a daemon can open many over the same store.
+public final class HyperstackServer: Sendable {
+    let settings: Settings
+    let upstream: Upstream
+    private let methods: MethodTable
+    private let logger: Logger
+
+    /// Builds the upstream side and the method table; a bad base URL or API key throws here.
+    /// `HYPERSTACK_RPC_TEST_METHODS=1` adds the test-only methods (see `TestOnlyMethods`).
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        upstream = try Upstream(settings: settings, logger: logger)
+        let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
+        methods = ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods)
+    }
+
+    /// Opens a session for one client: a connection over the shared method table that writes to
+    /// `sink`, subscribed to the store's changes until the session stops.
+    /// - Parameters:
+    ///   - framing: the input's framing; `auto` follows the client's first byte.
+    ///   - events: what the host does when the client names its process or sends `exit`.
+    public func openSession(framing: Framing, sink: any FrameSink, events: SessionEvents) -> HyperstackSession {
+        let client = upstream.client
+        let connection = RPCConnection(
+            configuration: ConnectionConfiguration(
+                serverName: ServerIdentity.name,
+                serverVersion: ServerIdentity.version,
+                capabilities: ServerIdentity.capabilities,
+                framing: framing,
+                maxMessageBytes: settings.maxMessageBytes,
+                maxInFlight: settings.maxInFlight),
+            methods: methods,
+            sink: sink,
+            logger: logger,
+            hooks: ConnectionHooks(
+                onInitialize: { params in
+                    let initialize = try InitializeOptions(params: params)
+                    if let key = initialize.apiKey { client.setCredential(key) }
+                    if let processID = initialize.processID { events.clientProcess(processID) }
+                },
+                onExit: { code in events.exit(code) }))
+        // Strong: the store holds this receiver, and with it the connection, only until the
+        // session stops and cancels the subscription.
+        let subscription = upstream.store.subscribe { change in
+            connection.notify(KeyChangeNotification.method, params: KeyChangeNotification.params(for: change))
+        }
+        return HyperstackSession(connection: connection, subscription: subscription)
+    }
+
+    /// Stops polling and closes upstream connections; for a process that ends on its own terms.
+    public func shutdown() async {
+        await upstream.shutdown()
+    }
+}

@@ -1,0 +1,33 @@
+import APIKeyStore
+import JSONRPC
+import JSONRPCStdio
+
+/// One client's session: its connection, and its subscription to the shared store's changes.
+///
+/// Stopping the session cancels the subscription, so the store lets go of the connection: a
+/// stopped session leaves no cycle behind, and other sessions on the store carry on.
+public final class HyperstackSession: StdioConnection {
+    private let connection: RPCConnection
+    private let subscription: KeyChangeSubscription
+
+    init(connection: RPCConnection, subscription: KeyChangeSubscription) {
+        self.connection = connection
+        self.subscription = subscription
+    }
+
+    /// Feeds bytes from the client, in order, from one thread at a time.
+    public func receive(_ bytes: UnsafeRawBufferPointer) {
+        connection.receive(bytes)
+    }
+
+    public func finishInput(timeout: Duration) async {
+        await connection.finishInput(timeout: timeout)
+    }
+
+    public var framing: Framing? { connection.framing }
+
+    /// Ends delivery of key changes to this session. Idempotent.
+    public func stop() {
+        subscription.cancel()
+    }
+}

@@ -1,0 +1,60 @@
+import JSONRPC
+import Logging
+
+/// What the command-line options decide, as plain values: what the executable's `SharedOptions`
+/// parses to, what a start with no arguments at all uses without running the parser, and all
+/// that `HyperstackServer` needs to build a server.
+///
+/// The option declarations take their defaults from `Settings.defaults`, and both the
+/// defaults and `SharedOptions.settings` spell out every field (the initializer has no
+/// defaulted parameters), so the two ways of starting cannot drift apart.
+public struct Settings: Equatable, Sendable {
+    public let sandbox: Bool
+    public let sandboxState: String?
+    public let baseURL: String?
+    public let apiKeyFile: String?
+    public let cacheTTL: Double
+    public let pollInterval: Double
+    public let timeout: Double
+    public let rateLimit: Int
+    public let framing: Framing
+    public let maxMessageBytes: Int
+    public let maxInFlight: Int
+    public let logLevel: Logger.Level?
+    public let logFile: String?
+
+    public init(
+        sandbox: Bool, sandboxState: String?, baseURL: String?, apiKeyFile: String?, cacheTTL: Double,
+        pollInterval: Double, timeout: Double, rateLimit: Int, framing: Framing, maxMessageBytes: Int,
+        maxInFlight: Int, logLevel: Logger.Level?, logFile: String?
+    ) {
+        self.sandbox = sandbox
+        self.sandboxState = sandboxState
+        self.baseURL = baseURL
+        self.apiKeyFile = apiKeyFile
+        self.cacheTTL = cacheTTL
+        self.pollInterval = pollInterval
+        self.timeout = timeout
+        self.rateLimit = rateLimit
+        self.framing = framing
+        self.maxMessageBytes = maxMessageBytes
+        self.maxInFlight = maxInFlight
+        self.logLevel = logLevel
+        self.logFile = logFile
+    }
+
+    public static let defaults = Settings(
+        sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: 30, pollInterval: 0,
+        timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: 16 << 20,
+        maxInFlight: ConnectionConfiguration.defaultMaxInFlight, logLevel: nil, logFile: nil)
+
+    /// What the status line and the start-up log call the upstream.
+    var upstreamDescription: String { sandbox ? "embedded sandbox" : "http" }
+}
+
+extension Duration {
+    /// A duration from option seconds, which the option parser has checked are finite and non-negative.
+    init(optionSeconds seconds: Double) {
+        self = .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
+    }
+}
