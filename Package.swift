@@ -11,11 +11,11 @@ let strictSettings: [SwiftSetting] = [
 let package = Package(
     name: "hyperstack-rpc",
     platforms: [.macOS(.v14)],
+    // Only the executables are products: clients speak JSON-RPC over pipes and nobody links
+    // Swift, so every module's API is `package`, free to change with the code that uses it.
     products: [
         .executable(name: "hyperstack-rpc", targets: ["hyperstack-rpc"]),
         .executable(name: "hyperstack-sandbox", targets: ["hyperstack-sandbox"]),
-        .library(name: "JSONRPC", targets: ["JSONRPC"]),
-        .library(name: "InfrahubClient", targets: ["InfrahubClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,11 +28,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
-        // C shim → JSON → JSON-RPC → Infrahub client → key store → server → executable.
-        // Beside that chain, with no project dependencies of their own: SecureFiles (every file
-        // we write, and the secret files we read), LogOutput (the log handlers, on SecureFiles)
-        // and CProcessStartup (what runs before the Swift runtime), used by the executables and
-        // the sandbox's state file.
+        // Two stacks that meet in the server; dependencies point one way, down each stack.
+        //   protocol: CJansson → JanssonJSON → JSONRPC (messages, framers, the connection and its
+        //             session protocol; fed bytes) → JSONRPCStdio (pipes, writer, signals)
+        //   upstream: InfrahubWire (HTTP types, transport protocol, no NIO) → InfrahubClient
+        //             (AsyncHTTPClient) and HyperstackSandbox (the emulator) → APIKeyStore (cache)
+        //   meeting:  HyperstackRPCServer (the methods and the LSP session over a key store, from
+        //             JSONRPC and APIKeyStore) → HyperstackRPCHost (the composition root: builds
+        //             both stacks from Settings) → the hyperstack-rpc executable (options only)
+        // Beside them, with no project dependencies of their own: SecureFiles (every file we
+        // write, and the secret files we read), LogOutput (the log handlers, on SecureFiles) and
+        // CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
+        // emulator over Hummingbird for the hyperstack-sandbox executable.
         .systemLibrary(
             name: "CJansson",
             pkgConfig: "jansson",
