@@ -127,6 +127,7 @@ let package = Package(
         .target(
             name: "APIKeyStore",
             dependencies: [
+                "InfrahubWire",
                 "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,6 +152,7 @@ let package = Package(
         .target(
             name: "HyperstackRPCHost",
             dependencies: [
+                "InfrahubWire",
                 "JanssonJSON",
                 "JSONRPC",
                 "JSONRPCStdio",
@@ -203,6 +205,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The test suites' one log-capture handler.
+        .target(
+            name: "LogCaptureSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/LogCaptureSupport",
+            swiftSettings: strictSettings),
         .testTarget(name: "SecureFilesTests", dependencies: ["SecureFiles"], swiftSettings: strictSettings),
         .testTarget(
             name: "LogOutputTests",
@@ -218,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "InfrahubClientTests",
             dependencies: [
-                "InfrahubClient", "InfrahubWire", "JanssonJSON",
+                "InfrahubClient", "InfrahubWire", "JanssonJSON", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -242,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "APIKeyStoreTests",
             dependencies: [
-                "APIKeyStore", "HyperstackSandbox", "InfrahubClient", "InfrahubWire",
+                "APIKeyStore", "HyperstackSandbox", "InfrahubClient", "InfrahubWire", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

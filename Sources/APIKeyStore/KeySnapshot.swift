@@ -1,3 +1,5 @@
+import InfrahubWire
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -3,6 +3,7 @@ import Foundation
 import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient
+import InfrahubWire
 import Logging
 
 /// The upstream side of the server: the transport (real HTTP or the embedded sandbox),

@@ -2,6 +2,7 @@ import APIKeyStore
 import HTTPTypes
 import InfrahubClient
 import InfrahubWire
+import LogCaptureSupport
 import Logging
 import Testing
 
@@ -26,9 +27,8 @@ import Testing
         """
 
     @Test func theLastEntryWinsAndTheDuplicatesAreLoggedOnce() async throws {
-        let logs = LogRecorder()
-        var logger = Logger(label: "KeyStoreDuplicateIDTests") { _ in RecordingLogHandler(recorder: logs) }
-        logger.logLevel = .trace
+        let logs = LogCapture()
+        let logger = logs.logger(label: "KeyStoreDuplicateIDTests")
         let client = InfrahubAPIClient(
             transport: FixedListTransport(body: Self.body),
             configuration: InfrahubClientConfiguration(clientVersion: "0.1.0-test", maxAttempts: 1), logger: logger)

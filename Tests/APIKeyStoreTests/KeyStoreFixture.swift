@@ -1,6 +1,7 @@
 import APIKeyStore
 import HyperstackSandbox
 import InfrahubClient
+import LogCaptureSupport
 import Logging
 import Synchronization
 
@@ -13,7 +14,7 @@ struct KeyStoreFixture {
     let store: KeyStore
     let outsider: InfrahubAPIClient
     let changes: ChangeRecorder
-    let logs: LogRecorder
+    let logs: LogCapture
     /// Feeds `changes` for as long as the fixture lives.
     let subscription: KeyChangeSubscription
 
@@ -23,9 +24,8 @@ struct KeyStoreFixture {
         maxPollBackoff: Duration = .seconds(300),
         requestTimeout: Duration = .seconds(10)
     ) throws {
-        let logs = LogRecorder()
-        var logger = Logger(label: "APIKeyStoreTests") { _ in RecordingLogHandler(recorder: logs) }
-        logger.logLevel = .trace
+        let logs = LogCapture()
+        let logger = logs.logger(label: "APIKeyStoreTests")
         let sandbox = try Sandbox(configuration: SandboxConfiguration(apiKeys: [Self.apiKey]), logger: logger)
         // One attempt per call: a fault injected for a request must surface, not be retried away.
         let clientConfiguration = InfrahubClientConfiguration(

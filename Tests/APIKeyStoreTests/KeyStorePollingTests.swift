@@ -1,8 +1,9 @@
-@testable import APIKeyStore
 import HyperstackSandbox
 import InfrahubClient
+import LogCaptureSupport
 import Logging
 import Testing
+@testable import APIKeyStore
 
 /// Background polling: noticing changes made elsewhere, backing off while upstream fails.
 @Suite struct KeyStorePollingTests {

@@ -1,6 +1,7 @@
 import APIKeyStore
 import HyperstackSandbox
 import InfrahubClient
+import LogCaptureSupport
 import Testing
 
 /// A generated secret reaches the caller once and is kept nowhere else.

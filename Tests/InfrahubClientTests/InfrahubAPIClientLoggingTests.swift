@@ -1,4 +1,5 @@
 import InfrahubClient
+import LogCaptureSupport
 import Testing
 
 @Suite("Client logging")

@@ -1,4 +1,5 @@
 import InfrahubClient
+import LogCaptureSupport
 import Testing
 
 /// Retries, rate limiting and cancellation, counted at a real server.

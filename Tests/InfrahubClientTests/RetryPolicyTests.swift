@@ -1,3 +1,4 @@
+import InfrahubWire
 import Testing
 
 @testable import InfrahubClient
