@@ -165,6 +165,7 @@ let package = Package(
             dependencies: [
                 "JanssonJSON",
                 "JSONRPC",
+                "JSONRPCTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -176,7 +177,17 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["JSONRPCStdio"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
+        // An in-memory pair of ends and a test session, for the JSON-RPC and server tests.
+        .target(
+            name: "JSONRPCTestSupport",
+            dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/JSONRPCTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC", "JSONRPCTestSupport", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "InfrahubClientTests",
             dependencies: [
@@ -202,7 +213,8 @@ let package = Package(
         .testTarget(
             name: "HyperstackRPCServerTests",
             dependencies: [
-                "HyperstackRPCServer", "JSONRPC", "JanssonJSON", "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
+                "HyperstackRPCServer", "JSONRPC", "JSONRPCTestSupport", "JanssonJSON", "HyperstackSandbox", "APIKeyStore",
+                "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),

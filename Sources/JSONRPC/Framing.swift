@@ -28,7 +28,11 @@ public struct FramingLimits: Sendable, Equatable {
     /// Longest header block, all lines together.
     public var maxHeaderBytes: Int
 
-    public init(maxMessageBytes: Int = 16 << 20, maxHeaderLineBytes: Int = 8 << 10, maxHeaderBytes: Int = 64 << 10) {
+    public init(
+        maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
+        maxHeaderLineBytes: Int = 8 << 10,
+        maxHeaderBytes: Int = 64 << 10
+    ) {
         self.maxMessageBytes = maxMessageBytes
         self.maxHeaderLineBytes = maxHeaderLineBytes
         self.maxHeaderBytes = maxHeaderBytes

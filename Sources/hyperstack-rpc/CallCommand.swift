@@ -59,16 +59,11 @@ struct CallCommand: AsyncParsableCommand {
         let upstream = try Upstream(settings: options.settings, logger: logger) { notifier.publish($0) }
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let connection = RPCConnection(
-            configuration: ConnectionConfiguration(
-                serverName: ServerIdentity.name,
-                serverVersion: ServerIdentity.version,
-                capabilities: ServerIdentity.capabilities,
-                framing: .ndjson,
-                maxMessageBytes: options.maxMessageBytes),
+            configuration: ConnectionConfiguration(framing: .ndjson, maxMessageBytes: options.maxMessageBytes),
+            session: LSPSession(),
             methods: ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods),
             sink: responses,
-            logger: logger,
-            hooks: ConnectionHooks(onInitialize: { _ in }, onExit: { _ in }, onShutdown: {}))
+            logger: logger)
 
         var request: JSONObject = ["jsonrpc": "2.0", "id": 1, "method": .string(method)]
         if let params { request["params"] = try JSON.parse(params) }

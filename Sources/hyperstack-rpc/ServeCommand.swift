@@ -46,9 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         let parentWatch = Mutex<Task<Void, Never>?>(nil)
 
-        let hooks = ConnectionHooks(
-            onInitialize: { params in
-                let initialize = try InitializeOptions(params: params)
+        let session = LSPSession(
+            onInitialize: { initialize in
                 if let key = initialize.apiKey { upstream.client.setCredential(key) }
                 if let processID = initialize.processID {
                     let watch = ParentProcessMonitor(processID: processID).watch {
@@ -57,21 +56,16 @@ struct ServeCommand: AsyncParsableCommand {
                     parentWatch.withLock { $0 = watch }
                 }
             },
-            onExit: { code in termination.request(.exitNotification(code)) },
-            onShutdown: {}
-        )
+            onExit: { code in termination.request(.exitNotification(code)) })
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(
-                serverName: ServerIdentity.name,
-                serverVersion: ServerIdentity.version,
-                capabilities: ServerIdentity.capabilities,
                 framing: settings.framing,
                 maxMessageBytes: settings.maxMessageBytes,
                 maxInFlight: settings.maxInFlight),
+            session: session,
             methods: ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods),
             sink: writer,
-            logger: logger,
-            hooks: hooks)
+            logger: logger)
         // Weak: the connection owns the method table, which owns the store, which owns this.
         notifier.connect { [weak connection] method, params in connection?.notify(method, params: params) }
 

@@ -26,9 +26,8 @@ final class ServerHarness: Sendable {
         let notifier = ChangeNotifier()
         let store = KeyStore(client: client, logger: logger) { notifier.publish($0) }
         connection = RPCConnection(
-            configuration: ConnectionConfiguration(
-                serverName: ServerIdentity.name, serverVersion: ServerIdentity.version,
-                capabilities: ServerIdentity.capabilities, framing: .ndjson),
+            configuration: ConnectionConfiguration(framing: .ndjson),
+            session: LSPSession(),
             methods: ServerMethods.table(store: store, includeTestMethods: false),
             sink: frames, logger: logger)
         let connection = connection
