@@ -41,7 +41,7 @@ public struct ConnectionConfiguration: Sendable {
         self.maxInFlight = max(1, maxInFlight)
     }
 
-    public var framingLimits: FramingLimits {
+    var framingLimits: FramingLimits {
         FramingLimits(
             maxMessageBytes: maxMessageBytes, maxHeaderLineBytes: maxHeaderLineBytes, maxHeaderBytes: maxHeaderBytes)
     }

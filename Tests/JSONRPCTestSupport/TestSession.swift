@@ -3,7 +3,7 @@ import JanssonJSON
 
 /// A session for exercising the connection itself, shaped like LSP so the mechanics are
 /// easy to reach: `initialize` runs `onInitialize` and answers `result`, `shutdown` runs
-/// `onShutdown`, `exit` calls `onExit(0)`, `$/cancelRequest {id}` answers -32800, and
+/// `onShutdown`, `exit` calls `onExit(0)`, `$/cancelRequest {id}` (or the given notification) answers -32800, and
 /// `$/ping` is built in. It keeps no state: the real rules are each server's own session.
 public struct TestSession: RPCSession {
     private let result: JSON
@@ -11,17 +11,20 @@ public struct TestSession: RPCSession {
     private let onShutdown: @Sendable () async -> Void
     private let onExit: @Sendable (Int32) -> Void
     private let answersCancellation: Bool
+    public let cancelNotification: CancelNotification
 
     /// With `answersCancellation` false, cancelled requests get no answer (as in MCP).
     public init(
         result: JSON = ["serverInfo": ["name": "test-server", "version": "1.2.3"]],
         answersCancellation: Bool = true,
+        cancelNotification: CancelNotification = CancelNotification(method: "$/cancelRequest", idMember: "id"),
         onInitialize: @escaping @Sendable (JSON?) async throws -> Void = { _ in },
         onShutdown: @escaping @Sendable () async -> Void = {},
         onExit: @escaping @Sendable (Int32) -> Void = { _ in }
     ) {
         self.result = result
         self.answersCancellation = answersCancellation
+        self.cancelNotification = cancelNotification
         self.onInitialize = onInitialize
         self.onShutdown = onShutdown
         self.onExit = onExit
@@ -30,8 +33,6 @@ public struct TestSession: RPCSession {
     public func makeLifecycle() -> any SessionLifecycle { TestLifecycle() }
 
     public var builtInMethods: [String: RPCBuiltInHandler] { ["$/ping": { _ in .json([:]) }] }
-
-    public var cancelNotification: CancelNotification { CancelNotification(method: "$/cancelRequest", idMember: "id") }
 
     public func cancelledAnswer(_ cause: CancellationCause) -> RPCError? {
         guard answersCancellation else { return nil }
