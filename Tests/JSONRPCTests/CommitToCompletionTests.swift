@@ -48,7 +48,7 @@ import Testing
         await started.wait()
         peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
         peer.send(lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#))
-                #expect(try await peer.staysSilent(for: .milliseconds(20)))
+        #expect(try await peer.staysSilent(for: .milliseconds(20)))
         gate.open()
         await peer.finishInput(timeout: .seconds(20))
         #expect(try await peer.messages().map { $0["id"] } == [1, 2])

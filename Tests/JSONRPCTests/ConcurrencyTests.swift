@@ -78,7 +78,7 @@ import Testing
         let peer = makeConnection(methods: testMethods(gate: gate, started: started))
         peer.send(lspFrame(#"[{"jsonrpc":"2.0","id":"a","method":"gated"},{"jsonrpc":"2.0","id":"b","method":"sum","params":[1]}]"#))
         await started.wait()
-                #expect(try await peer.staysSilent(for: .milliseconds(30)), "no partial batch is written")
+        #expect(try await peer.staysSilent(for: .milliseconds(30)), "no partial batch is written")
         gate.open()
         await peer.finishInput(timeout: .seconds(20))
         let replies = try await peer.messages()

@@ -69,7 +69,7 @@ private final class CacheBox: Sendable {
         peer.send(
             lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)
                 + lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"lookup"}"#))
-                #expect(try await peer.staysSilent(for: .milliseconds(50)), "a cached answer must not overtake a running initialize")
+        #expect(try await peer.staysSilent(for: .milliseconds(50)), "a cached answer must not overtake a running initialize")
         release.open()
         await peer.finishInput(timeout: .seconds(20))
         let replies = try await peer.messages()
