@@ -201,6 +201,7 @@ let package = Package(
             dependencies: [
                 "JanssonJSON",
                 "JSONRPC",
+                "JSONRPCTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -218,7 +219,17 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["JSONRPCStdio"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
+        // An in-memory pair of ends and a test session, for the JSON-RPC and server tests.
+        .target(
+            name: "JSONRPCTestSupport",
+            dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/JSONRPCTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC", "JSONRPCTestSupport", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "InfrahubWireTests",
             dependencies: ["InfrahubWire", .product(name: "HTTPTypes", package: "swift-http-types")],
@@ -258,8 +269,8 @@ let package = Package(
         .testTarget(
             name: "HyperstackRPCServerTests",
             dependencies: [
-                "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JanssonJSON", "HyperstackSandbox",
-                "APIKeyStore", "InfrahubClient",
+                "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
+                "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),

@@ -35,24 +35,19 @@ public final class HyperstackServer: Sendable {
     ///   - events: what the host does when the client names its process or sends `exit`.
     public func openSession(framing: Framing, sink: any FrameSink, events: SessionEvents) -> HyperstackSession {
         let client = upstream.client
+        let session = LSPSession(
+            onInitialize: { initialize in
+                if let key = initialize.apiKey { client.setCredential(key) }
+                if let processID = initialize.processID { events.clientProcess(processID) }
+            },
+            onExit: { code in events.exit(code) })
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(
-                serverName: ServerIdentity.name,
-                serverVersion: ServerIdentity.version,
-                capabilities: ServerIdentity.capabilities,
-                framing: framing,
-                maxMessageBytes: settings.maxMessageBytes,
-                maxInFlight: settings.maxInFlight),
+                framing: framing, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight),
+            session: session,
             methods: methods,
             sink: sink,
-            logger: logger,
-            hooks: ConnectionHooks(
-                onInitialize: { params in
-                    let initialize = try InitializeOptions(params: params)
-                    if let key = initialize.apiKey { client.setCredential(key) }
-                    if let processID = initialize.processID { events.clientProcess(processID) }
-                },
-                onExit: { code in events.exit(code) }))
+            logger: logger)
         // Strong: the store holds this receiver, and with it the connection, only until the
         // session stops and cancels the subscription.
         let subscription = upstream.store.subscribe { change in

@@ -45,7 +45,7 @@ public struct Settings: Equatable, Sendable {
 
     public static let defaults = Settings(
         sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: 30, pollInterval: 0,
-        timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: 16 << 20,
+        timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: ConnectionConfiguration.defaultMaxMessageBytes,
         maxInFlight: ConnectionConfiguration.defaultMaxInFlight, logLevel: nil, logFile: nil)
 
     /// What the status line and the start-up log call the upstream.

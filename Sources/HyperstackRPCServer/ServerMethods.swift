@@ -2,7 +2,7 @@ import APIKeyStore
 import JSONRPC
 
 /// The complete method table of hyperstack-rpc, minus the lifecycle methods the
-/// connection itself answers (`initialize`, `shutdown`, `$/ping`, `$/cancelRequest`).
+/// `LSPSession` answers (`initialize`, `shutdown`, `$/ping`, `$/cancelRequest`).
 public enum ServerMethods {
     public static func table(store: KeyStore, includeTestMethods: Bool) -> MethodTable {
         var table = MethodTable()

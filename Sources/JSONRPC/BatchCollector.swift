@@ -23,15 +23,16 @@ final class BatchCollector: Sendable {
         self.complete = complete
     }
 
-    func fill(_ index: Int, with body: [UInt8]) {
+    /// Fills one entry; `nil` withdraws it (the entry gets no answer after all).
+    func fill(_ index: Int, with body: [UInt8]?) {
         let finished: [[UInt8]]? = progress.withLock { progress in
             guard progress.bodies[index] == nil else { return nil }
-            progress.bodies[index] = body
+            progress.bodies[index] = body ?? withdrawn
             progress.remaining -= 1
             guard progress.remaining == 0 else { return nil }
             if progress.held > 0 { backlog.release(progress.held) }
             progress.held = 0
-            return progress.bodies.compactMap { $0 }
+            return progress.bodies.compactMap { $0?.isEmpty == false ? $0 : nil }
         }
         if let finished { complete(finished) }
     }
@@ -47,6 +48,9 @@ final class BatchCollector: Sendable {
         }
     }
 }
+
+/// Marks a withdrawn entry: no real body is empty.
+private let withdrawn: [UInt8] = []
 
 /// How many ready answers sit in unfinished batches, for the connection's in-flight limit.
 /// A class of its own so that batch collectors can update it without holding the connection.

@@ -1,6 +1,7 @@
 import JanssonJSON
 
-/// How a connection frames, limits and introduces itself.
+/// How a connection frames and limits its input, and how much work it takes on at once.
+/// What the server says about itself is the session's business (see `RPCSession`).
 public struct ConnectionConfiguration: Sendable {
     /// `auto` follows the client's first byte; replies always use the input's framing.
     public var framing: Framing
@@ -8,16 +9,15 @@ public struct ConnectionConfiguration: Sendable {
     public var maxMessageBytes: Int
     public var maxHeaderLineBytes: Int
     public var maxHeaderBytes: Int
-    /// Reported as `serverInfo` in the `initialize` result.
-    public var serverName: String
-    public var serverVersion: String
-    /// Returned verbatim as `capabilities` in the `initialize` result.
-    public var capabilities: JSON
     /// Nesting and duplicate-key limits applied to every incoming message.
     public var parseOptions: JSONParseOptions
     /// Most requests at work at once (see `defaultMaxInFlight`); at the limit, each new
     /// request that needs work is answered at once with -32802 instead of being started.
     public var maxInFlight: Int
+
+    /// 16 MiB: far above any real request (the largest, a key list, is kilobytes), yet a
+    /// bound on what one message may make us buffer. The one source of this default.
+    public static let defaultMaxMessageBytes = 16 << 20
 
     /// 1024: far above what an editor or script keeps outstanding (tens), and above the
     /// 500 upstream requests a minute the API allows, so reaching it means upstream is
@@ -26,19 +26,13 @@ public struct ConnectionConfiguration: Sendable {
     public static let defaultMaxInFlight = 1024
 
     public init(
-        serverName: String,
-        serverVersion: String,
-        capabilities: JSON = [:],
         framing: Framing = .auto,
-        maxMessageBytes: Int = 16 << 20,
+        maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
         maxHeaderLineBytes: Int = 8 << 10,
         maxHeaderBytes: Int = 64 << 10,
         parseOptions: JSONParseOptions = .default,
         maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight
     ) {
-        self.serverName = serverName
-        self.serverVersion = serverVersion
-        self.capabilities = capabilities
         self.framing = framing
         self.maxMessageBytes = maxMessageBytes
         self.maxHeaderLineBytes = maxHeaderLineBytes
@@ -47,7 +41,7 @@ public struct ConnectionConfiguration: Sendable {
         self.maxInFlight = max(1, maxInFlight)
     }
 
-    public var framingLimits: FramingLimits {
+    var framingLimits: FramingLimits {
         FramingLimits(
             maxMessageBytes: maxMessageBytes, maxHeaderLineBytes: maxHeaderLineBytes, maxHeaderBytes: maxHeaderBytes)
     }

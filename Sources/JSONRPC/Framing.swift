@@ -28,7 +28,11 @@ public struct FramingLimits: Sendable, Equatable {
     /// Longest header block, all lines together.
     public var maxHeaderBytes: Int
 
-    public init(maxMessageBytes: Int = 16 << 20, maxHeaderLineBytes: Int = 8 << 10, maxHeaderBytes: Int = 64 << 10) {
+    public init(
+        maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
+        maxHeaderLineBytes: Int = 8 << 10,
+        maxHeaderBytes: Int = 64 << 10
+    ) {
         self.maxMessageBytes = maxMessageBytes
         self.maxHeaderLineBytes = maxHeaderLineBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -40,7 +44,7 @@ public struct FramingLimits: Sendable, Equatable {
 /// Wraps one message body for the wire: LSP gets a `Content-Length` header, NDJSON a
 /// trailing newline. `.auto` means nothing has been decided yet and uses LSP headers.
 /// The body must not contain a raw newline for NDJSON; `JSON.serialized()` never emits one.
-public func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
+func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
     buildFrame(bodyCount: body.count, framing: framing) { $0.put(body) }
 }
 

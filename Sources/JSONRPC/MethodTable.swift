@@ -12,13 +12,15 @@ public typealias RPCImmediateHandler = @Sendable (_ params: JSON?) throws -> RPC
 /// Handles one notification. It cannot fail visibly: notifications are never answered.
 public typealias RPCNotificationHandler = @Sendable (_ params: JSON?) async -> Void
 
-/// The methods a connection serves, by name. The lifecycle methods (`initialize`,
-/// `initialized`, `shutdown`, `exit`) and `$/` methods are built into the connection.
+/// The methods a connection serves, by name. The lifecycle methods and the session's
+/// built-ins (see `RPCSession`) are the session's business, not the table's.
 public struct MethodTable: Sendable {
-    /// A registered request method: its async handler and an optional synchronous fast path.
-    struct RequestMethod: Sendable {
-        let immediate: RPCImmediateHandler?
-        let handler: RPCMethodHandler
+    /// A registered request method.
+    enum RequestMethod: Sendable {
+        /// A session's built-in: answered inline, never waits, never refused.
+        case builtIn(RPCBuiltInHandler)
+        /// An async handler with an optional synchronous fast path.
+        case handler(immediate: RPCImmediateHandler?, RPCMethodHandler)
     }
 
     private(set) var requests: [String: RequestMethod] = [:]
@@ -29,7 +31,7 @@ public struct MethodTable: Sendable {
     /// Registers a request handler, replacing any earlier one of the same name. A
     /// notification naming this method runs the handler too, and its outcome is dropped.
     public mutating func register(_ method: String, handler: @escaping RPCMethodHandler) {
-        requests[method] = RequestMethod(immediate: nil, handler: handler)
+        requests[method] = .handler(immediate: nil, handler)
     }
 
     /// Registers a request handler with a synchronous fast path. The connection tries
@@ -38,7 +40,7 @@ public struct MethodTable: Sendable {
     public mutating func register(
         _ method: String, immediate: @escaping RPCImmediateHandler, handler: @escaping RPCMethodHandler
     ) {
-        requests[method] = RequestMethod(immediate: immediate, handler: handler)
+        requests[method] = .handler(immediate: immediate, handler)
     }
 
     /// Registers a notification handler, replacing any earlier one of the same name.
@@ -46,6 +48,7 @@ public struct MethodTable: Sendable {
         notifications[method] = handler
     }
 
-    /// The names of the registered request methods, sorted; for discovery and logs.
-    public var requestMethods: [String] { requests.keys.sorted() }
+    mutating func registerBuiltIn(_ method: String, handler: @escaping RPCBuiltInHandler) {
+        requests[method] = .builtIn(handler)
+    }
 }

@@ -6,11 +6,11 @@ public struct RequestContext: Sendable {
     public let id: RequestID?
     public let method: String
     private let emitter: Emitter
-    private let cancellation: CancellationFlag?
+    private let answerGuard: AnswerGuard?
 
-    /// Where `notify` goes; the connection case avoids allocating a closure per request.
+    /// Where `notify` goes; the outbox case avoids allocating a closure per request.
     private enum Emitter: Sendable {
-        case connection(RPCConnection)
+        case outbox(Outbox)
         case closure(@Sendable (String, JSON) -> Void)
     }
 
@@ -20,38 +20,39 @@ public struct RequestContext: Sendable {
         self.id = id
         self.method = method
         self.emitter = .closure(notify)
-        self.cancellation = nil
+        self.answerGuard = nil
     }
 
-    init(id: RequestID?, method: String, cancellation: CancellationFlag?, connection: RPCConnection) {
+    init(id: RequestID?, method: String, answerGuard: AnswerGuard?, outbox: Outbox) {
         self.id = id
         self.method = method
-        self.emitter = .connection(connection)
-        self.cancellation = cancellation
+        self.emitter = .outbox(outbox)
+        self.answerGuard = answerGuard
     }
 
     /// Enqueues a notification frame now, so it is written before this request's response.
     public func notify(_ method: String, params: JSON) {
         switch emitter {
-        case .connection(let connection): connection.notify(method, params: params)
+        case .outbox(let outbox): outbox.notify(method, params: params)
         case .closure(let emit): emit(method, params)
         }
     }
 
     /// True once the client cancelled this request (or the input closed while it ran).
-    /// The client has then already been answered with -32800; any result is discarded.
+    /// The client has then already been given the session's cancelled answer; any result
+    /// is discarded.
     public var isCancelled: Bool {
-        cancellation?.isCancelled ?? Task.isCancelled
+        answerGuard?.isCancelled ?? Task.isCancelled
     }
 
     /// Makes the rest of this request uncancellable, for work whose effect cannot be taken
     /// back once it has started, such as creating a key upstream whose secret exists only
-    /// in the answer. From then on `$/cancelRequest` neither answers -32800 nor cancels
-    /// the task, so the handler's own result is the one response. Returns false when the
-    /// request was cancelled before this call: the client has its -32800 already, so the
+    /// in the answer. From then on a cancellation neither answers nor cancels the task, so
+    /// the handler's own result is the one response. Returns false when the request was
+    /// cancelled before this call: the client has its cancelled answer already, so the
     /// handler must not start the work.
     public func commitToCompletion() -> Bool {
-        guard let cancellation else { return !Task.isCancelled }
-        return cancellation.commit()
+        guard let answerGuard else { return !Task.isCancelled }
+        return answerGuard.commit()
     }
 }

@@ -10,7 +10,7 @@ struct TaskTable {
 
     mutating func insert(_ task: TrackedTask, for key: TaskKey) {
         if entries.count >= sweepAt {
-            entries = entries.filter { !$0.value.flag.isFinished }
+            entries = entries.filter { !$0.value.answerGuard.isFinished }
             sweepAt = max(64, entries.count * 2)
         }
         entries[key] = task
@@ -22,7 +22,7 @@ struct TaskTable {
     }
 }
 
-/// Requests are found by id (for `$/cancelRequest`); other work by a serial number.
+/// Requests are found by id (for cancellation); other work by a serial number.
 enum TaskKey: Hashable {
     case request(RequestID)
     case work(UInt64)
@@ -30,7 +30,7 @@ enum TaskKey: Hashable {
 
 /// A started task and what is needed to cancel it and answer in its place.
 struct TrackedTask {
-    let flag: CancellationFlag
+    let answerGuard: AnswerGuard
     let task: Task<Void, Never>
     /// Where the answer goes; `nil` for notification work, which is never answered.
     let destination: ResponseDestination?

@@ -1,5 +1,6 @@
 import Dispatch
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Logging
 
@@ -16,13 +17,14 @@ struct ConnectionCheck {
         let framing = [Framing.auto, .auto, .lsp, .ndjson][Int((seed >> 40) % 4)]
         let parseOptions = JSONParseOptions(maxDepth: seed & (1 << 50) == 0 ? 256 : 8, rejectDuplicateKeys: seed & (1 << 51) != 0)
         let configuration = ConnectionConfiguration(
-            serverName: "hyperstack-rpc-fuzz", serverVersion: "0", capabilities: ["fuzz": true],
             framing: framing, maxMessageBytes: limits.maxMessageBytes, maxHeaderLineBytes: limits.maxHeaderLineBytes,
             maxHeaderBytes: limits.maxHeaderBytes, parseOptions: parseOptions)
         let sink = FrameCollector()
-        let hooks = ConnectionHooks(onInitialize: { _ in await Task.yield() })
+        let session = TestSession(
+            result: ["serverInfo": ["name": "hyperstack-rpc-fuzz", "version": "0"]],
+            onInitialize: { _ in await Task.yield() })
         let connection = RPCConnection(
-            configuration: configuration, methods: fuzzMethods(), sink: sink, logger: silentLogger, hooks: hooks)
+            configuration: configuration, session: session, methods: fuzzMethods(), sink: sink, logger: silentLogger)
 
         bytes.withUnsafeBytes { all in
             for range in ChunkPlan(count: bytes.count, seed: seed ^ 0xa5a5).ranges {

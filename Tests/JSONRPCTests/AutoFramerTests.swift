@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import Testing
 
 @Suite struct AutoFramerTests {

@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Testing
 
@@ -28,51 +29,50 @@ import Testing
 
     @Test func aCommittedRequestIgnoresCancellationAndAnswersWithItsResult() async throws {
         let (gate, started, log) = (Latch(), Latch(), Counter())
-        let (connection, sink) = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
+        let peer = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
         await started.wait()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        #expect(sink.written.isEmpty, "no -32800 for committed work")
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        #expect(peer.framesWritten == 0, "no -32800 for committed work")
         gate.open()
-        await connection.finishInput(timeout: .seconds(20))
-        #expect(try messages(sink) == [json(#"{"jsonrpc":"2.0","id":1,"result":"the secret"}"#)])
+        await peer.finishInput(timeout: .seconds(20))
+        #expect(try await peer.messages() == [json(#"{"jsonrpc":"2.0","id":1,"result":"the secret"}"#)])
         #expect(log.items == ["irrevocable finished, cancelled: false, task cancelled: false"])
     }
 
     @Test func shutdownWaitsForCommittedWork() async throws {
         let (gate, started, log) = (Latch(), Latch(), Counter())
-        let (connection, sink) = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
+        let peer = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
         await started.wait()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#))
-        try await Task.sleep(for: .milliseconds(20))
-        #expect(sink.written.isEmpty)
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#))
+        #expect(try await peer.staysSilent(for: .milliseconds(20)))
         gate.open()
-        await connection.finishInput(timeout: .seconds(20))
-        #expect(try messages(sink).map { $0["id"] } == [1, 2])
+        await peer.finishInput(timeout: .seconds(20))
+        #expect(try await peer.messages().map { $0["id"] } == [1, 2])
     }
 
     @Test func aRequestCancelledBeforeItCommitsIsCancelled() async throws {
         let (gate, started, log) = (Latch(), Latch(), Counter())
-        let (connection, sink) = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"commitsLate"}"#))
+        let peer = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"commitsLate"}"#))
         await started.wait()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
         gate.open()
-        await connection.finishInput(timeout: .seconds(20))
-        #expect(try messages(sink) == [json(#"{"jsonrpc":"2.0","id":1,"error":{"code":-32800,"message":"Request cancelled"}}"#)])
+        await peer.finishInput(timeout: .seconds(20))
+        #expect(try await peer.messages() == [json(#"{"jsonrpc":"2.0","id":1,"error":{"code":-32800,"message":"Request cancelled"}}"#)])
         #expect(log.items == ["too late to commit"])
     }
 
     @Test func endOfInputStillAnswersCommittedWorkThatOutlivesTheDrain() async throws {
         let (gate, started, log) = (Latch(), Latch(), Counter())
-        let (connection, sink) = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
+        let peer = makeConnection(methods: Self.methods(gate: gate, started: started, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"irrevocable"}"#))
         await started.wait()
-        await connection.finishInput(timeout: .milliseconds(50))
-        let replies = try messages(sink)
+        await peer.finishInput(timeout: .milliseconds(50))
+        let replies = try await peer.messages()
         #expect(replies.count == 1)
         #expect(replies.first?["error"]?["code"] == -32800)
         #expect(replies.first?["error"]?["message"]?.stringValue?.contains("may still take effect upstream") == true)

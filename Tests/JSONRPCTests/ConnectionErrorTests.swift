@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Testing
 
@@ -16,10 +17,10 @@ import Testing
             #expect(replies.contains { $0["id"] == json(id) }, "id \(id)")
         }
         // The raw bytes keep big integers exact.
-        let (connection, sink) = makeConnection()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":9007199254740993,"method":"get_data"}"#))
-        await connection.finishInput(timeout: .seconds(20))
-        let body = try #require(bodies(of: sink.written, framing: .lsp).first)
+        let peer = makeConnection()
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":9007199254740993,"method":"get_data"}"#))
+        await peer.finishInput(timeout: .seconds(20))
+        let body = try #require(try await peer.bodies().first)
         #expect(String(decoding: body, as: UTF8.self) == #"{"jsonrpc":"2.0","id":9007199254740993,"result":["hello",5]}"#)
     }
 
@@ -71,10 +72,10 @@ import Testing
     }
 
     @Test func serializedResultIsSplicedVerbatim() async throws {
-        let (connection, sink) = makeConnection()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":"c","method":"cached"}"#))
-        await connection.finishInput(timeout: .seconds(20))
-        let body = try #require(bodies(of: sink.written, framing: .lsp).first)
+        let peer = makeConnection()
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":"c","method":"cached"}"#))
+        await peer.finishInput(timeout: .seconds(20))
+        let body = try #require(try await peer.bodies().first)
         #expect(String(decoding: body, as: UTF8.self) == #"{"jsonrpc":"2.0","id":"c","result":{"keys":[1,2,3],"note":"spliced as-is"}}"#)
     }
 
@@ -88,12 +89,12 @@ import Testing
     }
 
     @Test func oversizedMessageIsAnsweredAndSkipped() async throws {
-        let (connection, sink) = makeConnection(maxMessageBytes: 100)
+        let peer = makeConnection(maxMessageBytes: 100)
         let big = #"{"jsonrpc":"2.0","id":1,"method":"echo","params":[""# + String(repeating: "x", count: 500) + #""]}"#
         let stream = lspFrame(big) + lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"sum","params":[2,3]}"#)
-        for byte in stream { connection.receive([byte]) }
-        await connection.finishInput(timeout: .seconds(20))
-        let replies = try messages(sink)
+        for byte in stream { peer.send([byte]) }
+        await peer.finishInput(timeout: .seconds(20))
+        let replies = try await peer.messages()
         #expect(replies.count == 2)
         #expect(replies[0]["id"] == .null)
         #expect(replies[0]["error"]?["code"] == -32600)
@@ -103,11 +104,11 @@ import Testing
     }
 
     @Test func oversizedLineIsAnsweredAndSkipped() async throws {
-        let (connection, sink) = makeConnection(maxMessageBytes: 100)
+        let peer = makeConnection(maxMessageBytes: 100)
         let big = #"{"jsonrpc":"2.0","id":1,"method":"echo","params":[""# + String(repeating: "x", count: 500) + #""]}"#
-        connection.receive(bytes(big + "\n" + #"{"jsonrpc":"2.0","id":2,"method":"sum","params":[2,3]}"# + "\n"))
-        await connection.finishInput(timeout: .seconds(20))
-        let replies = try messages(sink, framing: .ndjson)
+        peer.send(bytes(big + "\n" + #"{"jsonrpc":"2.0","id":2,"method":"sum","params":[2,3]}"# + "\n"))
+        await peer.finishInput(timeout: .seconds(20))
+        let replies = try await peer.messages()
         #expect(replies.count == 2)
         #expect(replies[0]["error"]?["code"] == -32600)
         #expect(replies[0]["id"] == .null)
@@ -115,11 +116,11 @@ import Testing
     }
 
     @Test func garbageHeaderRecovers() async throws {
-        let (connection, sink) = makeConnection()
-        connection.receive(bytes("Content-Length: twelve\r\n\r\n{\"junk\":true}"))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":9,"method":"sum","params":[4,5]}"#))
-        await connection.finishInput(timeout: .seconds(20))
-        let replies = try messages(sink)
+        let peer = makeConnection()
+        peer.send(bytes("Content-Length: twelve\r\n\r\n{\"junk\":true}"))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":9,"method":"sum","params":[4,5]}"#))
+        await peer.finishInput(timeout: .seconds(20))
+        let replies = try await peer.messages()
         #expect(replies.count == 2)
         #expect(replies[0]["id"] == .null)
         #expect(replies[0]["error"]?["code"] == -32700)

@@ -1,4 +1,5 @@
-import JSONRPC
+@testable import JSONRPC
+import JSONRPCTestSupport
 import Testing
 
 @Suite struct FrameEncodingTests {

@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Synchronization
 import Testing
@@ -29,13 +30,13 @@ private final class CacheBox: Sendable {
         return table
     }
 
-    @Test func aHitIsAnsweredBeforeReceiveReturns() throws {
+    @Test func aHitIsAnsweredBeforeReceiveReturns() async throws {
         let cache = CacheBox(7)
         let log = Counter()
-        let (connection, sink) = makeConnection(methods: Self.cachingMethods(cache: cache, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":-12,"method":"lookup"}"#))
+        let peer = makeConnection(methods: Self.cachingMethods(cache: cache, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":-12,"method":"lookup"}"#))
         // No task was started: the answer is already written when `receive` returns.
-        #expect(try messages(sink) == [json(#"{"jsonrpc":"2.0","id":-12,"result":{"value":7,"cached":true}}"#)])
+        #expect(try await peer.messages() == [json(#"{"jsonrpc":"2.0","id":-12,"result":{"value":7,"cached":true}}"#)])
         #expect(log.items == ["immediate"])
     }
 
@@ -63,16 +64,15 @@ private final class CacheBox: Sendable {
         let cache = CacheBox(7)
         let log = Counter()
         let release = Latch()
-        let hooks = ConnectionHooks(onInitialize: { _ in await release.wait() })
-        let (connection, sink) = makeConnection(methods: Self.cachingMethods(cache: cache, log: log), hooks: hooks)
-        connection.receive(
+        let session = TestSession(onInitialize: { _ in await release.wait() })
+        let peer = makeConnection(methods: Self.cachingMethods(cache: cache, log: log), session: session)
+        peer.send(
             lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)
                 + lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"lookup"}"#))
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(sink.written.isEmpty, "a cached answer must not overtake a running initialize")
+        #expect(try await peer.staysSilent(for: .milliseconds(50)), "a cached answer must not overtake a running initialize")
         release.open()
-        await connection.finishInput(timeout: .seconds(20))
-        let replies = try messages(sink)
+        await peer.finishInput(timeout: .seconds(20))
+        let replies = try await peer.messages()
         #expect(replies.map { $0["id"] } == [1, 2])
         #expect(replies.last?["result"]?["cached"] == .bool(false), "queued behind initialize, it took the async path")
     }
@@ -91,12 +91,12 @@ private final class CacheBox: Sendable {
     }
 
     @Test(arguments: [Int64.min, -1, 0, 9, 10, 99, 1_000_000_007, Int64.max])
-    func integerIDsAreEchoedExactlyInBothFramings(id: Int64) throws {
+    func integerIDsAreEchoedExactlyInBothFramings(id: Int64) async throws {
         for framing in [Framing.lsp, .ndjson] {
-            let (connection, sink) = makeConnection(framing: framing)
+            let peer = makeConnection(framing: framing)
             let body = #"{"jsonrpc":"2.0","id":\#(id),"method":"$/ping"}"#
-            connection.receive(framing == .lsp ? lspFrame(body) : bytes(body + "\n"))
-            let reply = bodies(of: sink.written, framing: framing)
+            peer.send(framing == .lsp ? lspFrame(body) : bytes(body + "\n"))
+            let reply = try await peer.bodies()
             #expect(reply == [bytes(#"{"jsonrpc":"2.0","id":\#(id),"result":{}}"#)])
         }
     }

@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Testing
 
@@ -7,33 +8,33 @@ import Testing
 @Suite struct InFlightLimitTests {
     private static let busy = RPCError.Code.serverCancelled
 
-    private func codes(_ sink: CollectingSink) throws -> [JSON?] {
-        try messages(sink).map { $0["error"]?["code"] }
+    private func codes(_ peer: MemoryConnection) async throws -> [JSON?] {
+        try await peer.messages().map { $0["error"]?["code"] }
     }
 
     /// Sends `sum` until one is admitted again (a finishing task frees its place a moment
-    /// after its cancellation was answered); false if that never happens.
-    private func admittedAgain(_ connection: RPCConnection, _ sink: CollectingSink, id: Int) async throws -> Bool {
-        for attempt in 0..<2000 {
-            let before = sink.written.count
-            connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":"\#(id)-\#(attempt)","method":"sum","params":[1]}"#))
-            #expect(await sink.waitForFrames(before + 1))
-            let last = try JSON.parse(bodies(of: [sink.written[before]], framing: .lsp)[0])
+    /// after its cancellation was answered, once its handler has returned); false if that
+    /// never happens.
+    private func admittedAgain(_ peer: MemoryConnection, id: Int) async throws -> Bool {
+        for attempt in 0..<10_000 {
+            _ = try await peer.messages()
+            peer.send(lsp: #"{"jsonrpc":"2.0","id":"\#(id)-\#(attempt)","method":"sum","params":[1]}"#)
+            let last = try await peer.nextMessage()
             if last["result"] == 1 { return true }
             #expect(last["error"]?["code"] == .int(Int64(Self.busy)))
-            try await Task.sleep(for: .milliseconds(2))
+            await Task.yield()
         }
         return false
     }
 
     @Test func atTheCapANewRequestIsAnsweredAtOnceWith32802() async throws {
-        let (connection, sink) = makeConnection(maxInFlight: 2)
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"slow"}"#))
-        #expect(sink.written.isEmpty)
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":3,"method":"slow"}"#))
+        let peer = makeConnection(maxInFlight: 2)
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":2,"method":"slow"}"#))
+        #expect(peer.framesWritten == 0)
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":3,"method":"slow"}"#))
         // Answered before `receive` returned: no task was started for it.
-        let refusal = try messages(sink)
+        let refusal = try await peer.messages()
         #expect(refusal.count == 1)
         #expect(refusal.first?["id"] == 3)
         #expect(refusal.first?["error"]?["code"] == .int(Int64(Self.busy)))
@@ -41,61 +42,61 @@ import Testing
         #expect(message.contains("2 requests") && message.contains("retry"))
 
         // $/ping and unknown methods need no task, so they are never refused.
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":4,"method":"$/ping"}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":5,"method":"nope"}"#))
-        #expect(try messages(sink).dropFirst().map { $0["result"] ?? $0["error"]?["code"] } == [json("{}"), -32601])
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":4,"method":"$/ping"}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":5,"method":"nope"}"#))
+        #expect(try await peer.messages().dropFirst().map { $0["result"] ?? $0["error"]?["code"] } == [json("{}"), -32601])
 
         // A cancellation still gets through, and frees a place once the task has ended.
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        #expect(try messages(sink).last == json(#"{"jsonrpc":"2.0","id":1,"error":{"code":-32800,"message":"Request cancelled"}}"#))
-        #expect(try await admittedAgain(connection, sink, id: 6))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#))
-        await connection.finishInput(timeout: .seconds(20))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        #expect(try await peer.messages().last == json(#"{"jsonrpc":"2.0","id":1,"error":{"code":-32800,"message":"Request cancelled"}}"#))
+        #expect(try await admittedAgain(peer, id: 6))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#))
+        await peer.finishInput(timeout: .seconds(20))
     }
 
     @Test func eachEntryOfABatchIsAdmittedOrRefused() async throws {
-        let (connection, sink) = makeConnection(maxInFlight: 2)
-        connection.receive(lspFrame(
+        let peer = makeConnection(maxInFlight: 2)
+        peer.send(lspFrame(
             #"[{"jsonrpc":"2.0","id":1,"method":"slow"},{"jsonrpc":"2.0","id":2,"method":"slow"},"#
                 + #"{"jsonrpc":"2.0","id":3,"method":"slow"},{"jsonrpc":"2.0","id":4,"method":"$/ping"}]"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#))
-        await connection.finishInput(timeout: .seconds(20))
-        let replies = try messages(sink)
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":2}}"#))
+        await peer.finishInput(timeout: .seconds(20))
+        let replies = try await peer.messages()
         #expect(replies.count == 1)
         #expect(replies.first?.arrayValue?.map { $0["error"]?["code"] ?? $0["result"] } == [-32800, -32800, .int(Int64(Self.busy)), json("{}")])
     }
 
     @Test func answersHeldInAnUnfinishedBatchCountAsWorkInFlight() async throws {
-        let (connection, sink) = makeConnection(maxInFlight: 4)
+        let peer = makeConnection(maxInFlight: 4)
         let quick = (1...5).map { #"{"jsonrpc":"2.0","id":"q\#($0)","method":"sum","params":[\#($0)]}"# }
-        connection.receive(lspFrame("[" + ([#"{"jsonrpc":"2.0","id":"a","method":"slow"}"#] + quick).joined(separator: ",") + "]"))
-        #expect(sink.written.isEmpty, "the batch waits for its slow entry")
+        peer.send(lspFrame("[" + ([#"{"jsonrpc":"2.0","id":"a","method":"slow"}"#] + quick).joined(separator: ",") + "]"))
+        #expect(peer.framesWritten == 0, "the batch waits for its slow entry")
         // One task and five ready answers held: over the cap of 4.
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":"late","method":"sum","params":[1]}"#))
-        #expect(try messages(sink).map { $0["error"]?["code"] } == [.int(Int64(Self.busy))])
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":"late","method":"sum","params":[1]}"#))
+        #expect(try await peer.messages().map { $0["error"]?["code"] } == [.int(Int64(Self.busy))])
         // Finishing the batch releases its answers.
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"a"}}"#))
-        #expect(try messages(sink).count == 2)
-        #expect(try await admittedAgain(connection, sink, id: 7))
-        await connection.finishInput(timeout: .seconds(20))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"a"}}"#))
+        #expect(try await peer.messages().count == 2)
+        #expect(try await admittedAgain(peer, id: 7))
+        await peer.finishInput(timeout: .seconds(20))
     }
 
     @Test func notificationsThatNeedWorkAreDroppedAtTheCap() async throws {
         let log = Counter()
-        let (connection, sink) = makeConnection(methods: testMethods(log: log), maxInFlight: 1)
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"update","params":[1]}"#))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        await connection.finishInput(timeout: .seconds(20))
-        #expect(try codes(sink) == [-32800])
+        let peer = makeConnection(methods: testMethods(log: log), maxInFlight: 1)
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"update","params":[1]}"#))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        await peer.finishInput(timeout: .seconds(20))
+        #expect(try await codes(peer) == [-32800])
         #expect(!log.items.contains { $0.hasPrefix("update") }, "the notification was dropped, not queued")
     }
 
     @Test func theDefaultIsInTheLowThousands() {
-        let configuration = ConnectionConfiguration(serverName: "s", serverVersion: "1")
+        let configuration = ConnectionConfiguration()
         #expect(configuration.maxInFlight == ConnectionConfiguration.defaultMaxInFlight)
         #expect((1000...4096).contains(ConnectionConfiguration.defaultMaxInFlight))
-        #expect(ConnectionConfiguration(serverName: "s", serverVersion: "1", maxInFlight: 0).maxInFlight == 1)
+        #expect(ConnectionConfiguration(maxInFlight: 0).maxInFlight == 1)
     }
 }

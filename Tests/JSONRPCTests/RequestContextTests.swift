@@ -1,4 +1,5 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Testing
 
@@ -17,11 +18,11 @@ import Testing
     @Test func cancelledRequestSeesIsCancelled() async throws {
         let started = Latch()
         let log = Counter()
-        let (connection, _) = makeConnection(methods: testMethods(started: started, log: log))
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
+        let peer = makeConnection(methods: testMethods(started: started, log: log))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"#))
         await started.wait()
-        connection.receive(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
-        await connection.finishInput(timeout: .seconds(20))
+        peer.send(lspFrame(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#))
+        await peer.finishInput(timeout: .seconds(20))
         #expect(log.items == ["slow saw cancellation: true"])
     }
 }

@@ -1,54 +1,9 @@
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Logging
 import Synchronization
 import Testing
-
-/// A real frame sink that keeps every frame it is given, in order.
-final class CollectingSink: FrameSink {
-    private let frames = Mutex<[[UInt8]]>([])
-
-    func write(_ frame: [UInt8]) {
-        frames.withLock { $0.append(frame) }
-    }
-
-    var written: [[UInt8]] { frames.withLock { $0 } }
-
-    /// Waits (bounded, generously) until at least `count` frames were written.
-    func waitForFrames(_ count: Int, within limit: Duration = .seconds(20)) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if frames.withLock({ $0.count }) >= count { return true }
-            try? await Task.sleep(for: .milliseconds(2))
-        }
-        return false
-    }
-}
-
-/// A one-shot signal tests use to hold a handler until they let it go.
-final class Latch: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-}
 
 /// Counts something across tasks.
 final class Counter: Sendable {
@@ -60,30 +15,6 @@ final class Counter: Sendable {
 let quietLogger = Logger(label: "JSONRPCTests", factory: { _ in SwiftLogNoOpLogHandler() })
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-/// An LSP frame around `body`.
-func lspFrame(_ body: String) -> [UInt8] {
-    bytes("Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
-}
-
-/// Message bodies found by a framer in everything the sink was given; also proves each
-/// write held whole frames only.
-func bodies(of frames: [[UInt8]], framing: Framing) -> [[UInt8]] {
-    var result: [[UInt8]] = []
-    for frame in frames {
-        var framer = AutoFramer(framing: framing)
-        let events = framer.feed(frame)
-        #expect(events.count == 1, "each write must hold exactly one frame")
-        #expect(!framer.isInsideMessage, "a write must not end inside a frame")
-        for case .message(let body) in events { result.append(body) }
-    }
-    return result
-}
-
-/// The sink's output, decoded as JSON values.
-func messages(_ sink: CollectingSink, framing: Framing = .lsp) throws -> [JSON] {
-    try bodies(of: sink.written, framing: framing).map { try JSON.parse($0) }
-}
 
 /// The methods used by the tests: the ones of the JSON-RPC 2.0 spec's examples, plus a
 /// few that exercise failure, slowness and notifications.
@@ -130,7 +61,7 @@ func testMethods(gate: Latch = Latch(), started: Latch = Latch(), log: Counter =
     table.register("slow") { _, context in
         started.open()
         // Runs until cancelled; then returns a value that must never be sent.
-        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+        await untilCancelled()
         log.record("slow saw cancellation: \(context.isCancelled)")
         return .json("too late")
     }
@@ -140,30 +71,36 @@ func testMethods(gate: Latch = Latch(), started: Latch = Latch(), log: Counter =
     return table
 }
 
+/// A connection to the test methods, with the client's end in memory.
 func makeConnection(
     methods: MethodTable = testMethods(),
     framing: Framing = .auto,
-    maxMessageBytes: Int = 16 << 20,
+    maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
     maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight,
-    hooks: ConnectionHooks = ConnectionHooks()
-) -> (RPCConnection, CollectingSink) {
-    let sink = CollectingSink()
-    let configuration = ConnectionConfiguration(
-        serverName: "test-server", serverVersion: "1.2.3", capabilities: ["apiKeys": true],
-        framing: framing, maxMessageBytes: maxMessageBytes, maxInFlight: maxInFlight)
-    let connection = RPCConnection(
-        configuration: configuration, methods: methods, sink: sink, logger: quietLogger, hooks: hooks)
-    return (connection, sink)
+    session: TestSession = TestSession()
+) -> MemoryConnection {
+    MemoryConnection(
+        configuration: ConnectionConfiguration(framing: framing, maxMessageBytes: maxMessageBytes, maxInFlight: maxInFlight),
+        session: session, methods: methods, logger: quietLogger)
 }
 
 /// Sends each text as an LSP frame, lets all work finish and returns the replies.
-func exchange(_ bodies: [String], methods: MethodTable = testMethods(), hooks: ConnectionHooks = ConnectionHooks())
+func exchange(_ bodies: [String], methods: MethodTable = testMethods(), session: TestSession = TestSession())
     async throws -> [JSON]
 {
-    let (connection, sink) = makeConnection(methods: methods, hooks: hooks)
-    for body in bodies { connection.receive(lspFrame(body)) }
-    await connection.finishInput(timeout: .seconds(20))
-    return try messages(sink)
+    let peer = makeConnection(methods: methods, session: session)
+    for body in bodies { peer.send(lsp: body) }
+    return try await peer.finish()
+}
+
+/// Suspends until the current task is cancelled, without polling.
+func untilCancelled() async {
+    let never = Latch()
+    await withTaskCancellationHandler {
+        await never.wait()
+    } onCancel: {
+        never.open()
+    }
 }
 
 /// Shorthand for parsing expected JSON in assertions.

@@ -1,10 +1,11 @@
 import Synchronization
 
-/// The once-only answer guard of one started task. Cancellation and completion race to
+/// The answer-exactly-once guard of one started task. Cancellation and completion race to
 /// answer; whoever sets the `answered` bit first writes the one response. `finished`
-/// tells the task table the entry can be swept. `committed` marks work that must not be
-/// abandoned half-way (a generate sent upstream): a `$/cancelRequest` then changes nothing.
-final class CancellationFlag: Sendable {
+/// tells the request tracker the entry can be swept. `committed` marks work that must not
+/// be abandoned half-way (a generate sent upstream): a client's cancellation then changes
+/// nothing.
+final class AnswerGuard: Sendable {
     private static let cancelledBit: UInt8 = 1
     private static let answeredBit: UInt8 = 2
     private static let finishedBit: UInt8 = 4
@@ -17,7 +18,7 @@ final class CancellationFlag: Sendable {
 
     /// What a client's cancellation did.
     enum CancelOutcome: Equatable {
-        /// The request is now cancelled and the caller must send the -32800 response.
+        /// The request is now cancelled and the caller must send the session's cancelled answer.
         case answerNow
         /// The request was already answered; only the task is left to stop.
         case alreadyAnswered
@@ -39,7 +40,7 @@ final class CancellationFlag: Sendable {
     }
 
     /// Cancels even committed work (the process is about to exit); true when the caller
-    /// must now send the -32800 response.
+    /// must now send the cancelled answer.
     func forceCancel() -> Bool {
         let old = bits.bitwiseOr(Self.cancelledBit | Self.answeredBit, ordering: .acquiringAndReleasing).oldValue
         return old & Self.answeredBit == 0
