@@ -1,5 +1,5 @@
 /// Why the key set changed; the raw value is the `cause` field of `apiKeys.didChange`.
-public enum ChangeCause: String, Sendable, Equatable, CaseIterable {
+package enum ChangeCause: String, Sendable, Equatable, CaseIterable {
     case generate
     case update
     case delete

@@ -3,7 +3,7 @@
 /// The store holds the receiver, and so whatever it captures (typically the session's
 /// connection), only until `cancel()`, so a stopped session leaves no cycle behind and
 /// needs no weak reference. Releasing the last reference to the token cancels it too.
-public final class KeyChangeSubscription: Sendable {
+package final class KeyChangeSubscription: Sendable {
     private let id: UInt64
     private let subscribers: KeyChangeSubscribers
 
@@ -13,7 +13,7 @@ public final class KeyChangeSubscription: Sendable {
     }
 
     /// Stops delivery; a change already being published may still arrive once. Idempotent.
-    public func cancel() {
+    package func cancel() {
         subscribers.remove(id)
     }
 

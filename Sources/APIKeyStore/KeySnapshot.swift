@@ -8,23 +8,23 @@ import Foundation
 import InfrahubClient
 
 /// An immutable view of the cached key set at one revision.
-public struct KeySnapshot: Sendable, Equatable {
+package struct KeySnapshot: Sendable, Equatable {
     /// Every known key, sorted by id, masked keys only.
-    public var keys: [APIKeyRecord]
+    package var keys: [APIKeyRecord]
     /// Monotonic; bumps with every change to `keys`. 0 means nothing is known yet.
-    public var revision: Int64
+    package var revision: Int64
     /// Wall-clock time of the last full listing from upstream (mutations applied since keep it).
     ///
     /// Before the first full listing this is the time the store was created.
-    public var fetchedAt: Date {
+    package var fetchedAt: Date {
         didSet { fetchedAtRFC3339 = Self.rfc3339(fetchedAt) }
     }
     /// `fetchedAt` as RFC 3339 in UTC with second precision (`2026-05-06T15:18:42Z`).
     ///
     /// Formatted once when the snapshot is built, so a cache hit costs no date formatting.
-    public private(set) var fetchedAtRFC3339: String
+    package private(set) var fetchedAtRFC3339: String
 
-    public init(keys: [APIKeyRecord], revision: Int64, fetchedAt: Date) {
+    package init(keys: [APIKeyRecord], revision: Int64, fetchedAt: Date) {
         self.keys = keys
         self.revision = revision
         self.fetchedAt = fetchedAt

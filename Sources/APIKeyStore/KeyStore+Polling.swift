@@ -3,13 +3,13 @@ import Logging
 
 extension KeyStore {
     /// The background refresh interval in force, or `nil` when not polling.
-    public var currentPollInterval: Duration? { pollInterval }
+    package var currentPollInterval: Duration? { pollInterval }
 
     /// Starts, replaces or (with `nil` or zero) stops background polling.
     ///
     /// Each poll lists upstream, so changes made elsewhere reach the subscribers with cause `refresh`.
     /// The first poll happens one interval from now. Ignored after `shutdown()`.
-    public func setPollInterval(_ interval: Duration?) {
+    package func setPollInterval(_ interval: Duration?) {
         poller?.cancel()
         poller = nil
         pollGeneration += 1
@@ -28,7 +28,7 @@ extension KeyStore {
     }
 
     /// Stops polling and waits for the poller to finish (a listing it started may complete first).
-    public func shutdown() async {
+    package func shutdown() async {
         isShutDown = true
         pollInterval = nil
         pollGeneration += 1

@@ -20,7 +20,7 @@ import Synchronization
 /// set may predate it, so it is discarded and the store lists once more. If a mutation lands
 /// during that second `GET` too, the caller gets the current local set (mutations applied, marked
 /// `fromCache`) and the cache's freshness is left as it was, so a later list fetches again.
-public actor KeyStore {
+package actor KeyStore {
     /// What a cache hit needs, readable without entering the actor.
     struct Published: Sendable {
         var snapshot: KeySnapshot
@@ -55,7 +55,7 @@ public actor KeyStore {
     var consecutivePollFailures = 0
     var isShutDown = false
 
-    public init(
+    package init(
         client: InfrahubAPIClient,
         configuration: KeyStoreConfiguration = KeyStoreConfiguration(),
         logger: Logger
@@ -86,7 +86,7 @@ public actor KeyStore {
     /// `receive` runs on the actor, synchronously, as each change is applied and before the call
     /// that caused it returns: that is what puts a session's `apiKeys.didChange` ahead of the
     /// response that shares its revision. It must not block; enqueue and return.
-    public nonisolated func subscribe(_ receive: @escaping @Sendable (KeyChange) -> Void) -> KeyChangeSubscription {
+    package nonisolated func subscribe(_ receive: @escaping @Sendable (KeyChange) -> Void) -> KeyChangeSubscription {
         subscribers.add(receive)
     }
 
@@ -95,7 +95,7 @@ public actor KeyStore {
     /// The cached answer if it is younger than the TTL and than `maxAge`, else `nil`.
     ///
     /// Never enters the actor: this is the hot path the server takes for most lists.
-    public nonisolated func cachedList(maxAge: Duration? = nil) -> ListOutcome? {
+    package nonisolated func cachedList(maxAge: Duration? = nil) -> ListOutcome? {
         let entry = published.withLock { $0 }
         guard let loadedAt = entry.loadedAt else { return nil }
         let age = loadedAt.duration(to: .now)
@@ -110,7 +110,7 @@ public actor KeyStore {
     /// - Parameters:
     ///   - refresh: Skip the cache and list upstream (joining a listing already in flight).
     ///   - maxAge: The oldest cached answer the caller accepts; zero always lists upstream.
-    public nonisolated(nonsending) func list(refresh: Bool = false, maxAge: Duration? = nil) async throws(InfrahubError) -> ListOutcome {
+    package nonisolated(nonsending) func list(refresh: Bool = false, maxAge: Duration? = nil) async throws(InfrahubError) -> ListOutcome {
         if !refresh, let hit = cachedList(maxAge: maxAge) { return hit }
         return try await listThroughActor(refresh: refresh, maxAge: maxAge)
     }
@@ -190,7 +190,7 @@ public actor KeyStore {
     ///
     /// The returned key carries the secret for the caller to show once; the store keeps only the
     /// masked form. Subscribers have already heard of the returned revision.
-    public func generate(name: String, description: String?) async throws(InfrahubError) -> (key: GeneratedAPIKey, revision: Int64) {
+    package func generate(name: String, description: String?) async throws(InfrahubError) -> (key: GeneratedAPIKey, revision: Int64) {
         let generated = try await client.generateKey(name: name, description: description)
         let record = SecretMasking.storableRecord(for: generated)
         var next = snapshot
@@ -204,7 +204,7 @@ public actor KeyStore {
     /// Renames a key upstream, keeps, clears or replaces its description, and replaces it in the set.
     ///
     /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
-    public func update(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
+    package func update(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> (key: APIKeyRecord, revision: Int64) {
         let record: APIKeyRecord
         do throws(InfrahubError) {
             record = try await client.updateKey(id: id, name: name, description: description)
@@ -223,7 +223,7 @@ public actor KeyStore {
     /// Deletes a key upstream and removes it from the set; returns the new revision.
     ///
     /// A 404 also evicts `id` from the set (announced with cause `refresh`) before rethrowing.
-    public func delete(id: Int64) async throws(InfrahubError) -> Int64 {
+    package func delete(id: Int64) async throws(InfrahubError) -> Int64 {
         do throws(InfrahubError) {
             try await client.deleteKey(id: id)
         } catch {

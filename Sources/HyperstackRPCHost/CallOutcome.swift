@@ -11,9 +11,9 @@ import Musl
 /// its content went. 0: the result is on stdout; 1: the method failed and the error object is
 /// on stderr; 3: the method succeeded but its result could not be written to stdout, which
 /// stderr explains. (2, a usage error, never gets this far.)
-public struct CallOutcome: Sendable {
-    public let response: JSON
-    public let exitStatus: Int32
+package struct CallOutcome: Sendable {
+    package let response: JSON
+    package let exitStatus: Int32
 
     /// Exit status when the method succeeded but its result could not be written to stdout.
     static let undeliveredStatus: Int32 = 3

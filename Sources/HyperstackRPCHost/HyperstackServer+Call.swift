@@ -17,7 +17,7 @@ extension HyperstackServer {
     /// same change notifications, which it skips), then writes the result to stdout or the
     /// error to stderr. Returns the response and the exit status that says which happened
     /// (see `CallOutcome`).
-    public static func call(_ method: String, params: JSON?, settings: Settings, logger: Logger) async throws -> CallOutcome {
+    package static func call(_ method: String, params: JSON?, settings: Settings, logger: Logger) async throws -> CallOutcome {
         // A reader that went away is EPIPE, reported below, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         // One-shot calls queue for the state file rather than fail at once; a server holds it for its life.

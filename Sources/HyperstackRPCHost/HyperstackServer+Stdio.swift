@@ -9,7 +9,7 @@ extension HyperstackServer {
     ///
     /// The order is `StdioServer`'s: signals first, so a signal during start-up drains; then
     /// the state file's lock, before stdout is taken over; then the server over the writer.
-    public static func serveStdio(_ settings: Settings, logger: Logger) async throws -> Int32 {
+    package static func serveStdio(_ settings: Settings, logger: Logger) async throws -> Int32 {
         let stdio = StdioServer(
             name: ServerIdentity.name, version: ServerIdentity.version,
             details: [("upstream", settings.upstreamDescription)], logger: logger)

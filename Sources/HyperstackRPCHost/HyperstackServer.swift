@@ -12,7 +12,7 @@ import Logging
 /// subscription to key changes) is a `HyperstackSession`, opened with `openSession`. A stdio
 /// server opens one session (`serveStdio`), a one-shot call opens one for one request
 /// (`call`), and a daemon can open many over the same store.
-public final class HyperstackServer: Sendable {
+package final class HyperstackServer: Sendable {
     let settings: Settings
     let upstream: Upstream
     private let methods: MethodTable
@@ -20,7 +20,7 @@ public final class HyperstackServer: Sendable {
 
     /// Builds the upstream side and the method table; a bad base URL or API key throws here.
     /// `HYPERSTACK_RPC_TEST_METHODS=1` adds the test-only methods (see `TestOnlyMethods`).
-    public init(settings: Settings, logger: Logger) throws {
+    package init(settings: Settings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
         upstream = try Upstream(settings: settings, logger: logger)
@@ -33,7 +33,7 @@ public final class HyperstackServer: Sendable {
     /// - Parameters:
     ///   - framing: the input's framing; `auto` follows the client's first byte.
     ///   - events: what the host does when the client names its process or sends `exit`.
-    public func openSession(framing: Framing, sink: any FrameSink, events: SessionEvents) -> HyperstackSession {
+    package func openSession(framing: Framing, sink: any FrameSink, events: SessionEvents) -> HyperstackSession {
         let client = upstream.client
         let session = LSPSession(
             onInitialize: { initialize in
@@ -57,7 +57,7 @@ public final class HyperstackServer: Sendable {
     }
 
     /// Stops polling and closes upstream connections; for a process that ends on its own terms.
-    public func shutdown() async {
+    package func shutdown() async {
         await upstream.shutdown()
     }
 }

@@ -6,7 +6,7 @@ import JSONRPCStdio
 ///
 /// Stopping the session cancels the subscription, so the store lets go of the connection: a
 /// stopped session leaves no cycle behind, and other sessions on the store carry on.
-public final class HyperstackSession: StdioConnection {
+package final class HyperstackSession: StdioConnection {
     private let connection: RPCConnection
     private let subscription: KeyChangeSubscription
 
@@ -16,18 +16,18 @@ public final class HyperstackSession: StdioConnection {
     }
 
     /// Feeds bytes from the client, in order, from one thread at a time.
-    public func receive(_ bytes: UnsafeRawBufferPointer) {
+    package func receive(_ bytes: UnsafeRawBufferPointer) {
         connection.receive(bytes)
     }
 
-    public func finishInput(timeout: Duration) async {
+    package func finishInput(timeout: Duration) async {
         await connection.finishInput(timeout: timeout)
     }
 
-    public var framing: Framing? { connection.framing }
+    package var framing: Framing? { connection.framing }
 
     /// Ends delivery of key changes to this session. Idempotent.
-    public func stop() {
+    package func stop() {
         subscription.cancel()
     }
 }

@@ -8,22 +8,22 @@ import Logging
 /// The option declarations take their defaults from `Settings.defaults`, and both the
 /// defaults and `SharedOptions.settings` spell out every field (the initializer has no
 /// defaulted parameters), so the two ways of starting cannot drift apart.
-public struct Settings: Equatable, Sendable {
-    public let sandbox: Bool
-    public let sandboxState: String?
-    public let baseURL: String?
-    public let apiKeyFile: String?
-    public let cacheTTL: Double
-    public let pollInterval: Double
-    public let timeout: Double
-    public let rateLimit: Int
-    public let framing: Framing
-    public let maxMessageBytes: Int
-    public let maxInFlight: Int
-    public let logLevel: Logger.Level?
-    public let logFile: String?
+package struct Settings: Equatable, Sendable {
+    package let sandbox: Bool
+    package let sandboxState: String?
+    package let baseURL: String?
+    package let apiKeyFile: String?
+    package let cacheTTL: Double
+    package let pollInterval: Double
+    package let timeout: Double
+    package let rateLimit: Int
+    package let framing: Framing
+    package let maxMessageBytes: Int
+    package let maxInFlight: Int
+    package let logLevel: Logger.Level?
+    package let logFile: String?
 
-    public init(
+    package init(
         sandbox: Bool, sandboxState: String?, baseURL: String?, apiKeyFile: String?, cacheTTL: Double,
         pollInterval: Double, timeout: Double, rateLimit: Int, framing: Framing, maxMessageBytes: Int,
         maxInFlight: Int, logLevel: Logger.Level?, logFile: String?
@@ -43,7 +43,7 @@ public struct Settings: Equatable, Sendable {
         self.logFile = logFile
     }
 
-    public static let defaults = Settings(
+    package static let defaults = Settings(
         sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: 30, pollInterval: 0,
         timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: ConnectionConfiguration.defaultMaxMessageBytes,
         maxInFlight: ConnectionConfiguration.defaultMaxInFlight, logLevel: nil, logFile: nil)

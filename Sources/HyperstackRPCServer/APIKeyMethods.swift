@@ -8,20 +8,20 @@ import JanssonJSON
 /// Upstream failures become the 14xx/15xx codes; the generated secret appears only in
 /// the generate result, which is the one place the protocol promises to return it. That is
 /// why a generate cannot be cancelled once it has started upstream.
-public struct APIKeyMethods: Sendable {
+package struct APIKeyMethods: Sendable {
     private let store: KeyStore
     private let listCache = ListResultCache()
 
     /// Shortest polling interval accepted: anything faster would spin and eat the
     /// upstream rate limit, and nanosecond values would round to "off".
-    public static let minimumPollInterval = 0.1
+    package static let minimumPollInterval = 0.1
 
-    public init(store: KeyStore) {
+    package init(store: KeyStore) {
         self.store = store
     }
 
     /// Adds every `apiKeys.*` method to `table`.
-    public func register(in table: inout MethodTable) {
+    package func register(in table: inout MethodTable) {
         let store = store
         let listCache = listCache
         // A fresh cache answers inline on the reader thread: no task, no actor.

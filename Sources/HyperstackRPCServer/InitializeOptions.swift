@@ -4,15 +4,15 @@ import JanssonJSON
 
 /// What `initialize` may tell the server: the parent's pid and an API key. The one place
 /// that validates `initialize` params.
-public struct InitializeOptions: Sendable, Equatable {
-    public var processID: Int32?
-    public var apiKey: SecretString?
+package struct InitializeOptions: Sendable, Equatable {
+    package var processID: Int32?
+    package var apiKey: SecretString?
 
     /// Reads `{processId?, clientInfo?, initializationOptions?: {apiKey?}}` with -32602 for
     /// what is wrong: first every member's type (so a wrong type is named before a bad value
     /// elsewhere), then the values: a process id out of range, an API key that is empty or
     /// not one line of visible ASCII. Everything else an LSP client sends is ignored.
-    public init(params: JSON?) throws(RPCError) {
+    package init(params: JSON?) throws(RPCError) {
         guard let params, !params.isNull else { return }
         guard case .object(let object) = params else {
             throw RPCError.invalidParams(field: "params", reason: "must be an object")
@@ -38,7 +38,7 @@ public struct InitializeOptions: Sendable, Equatable {
         }
     }
 
-    public init(processID: Int32? = nil, apiKey: SecretString? = nil) {
+    package init(processID: Int32? = nil, apiKey: SecretString? = nil) {
         self.processID = processID
         self.apiKey = apiKey
     }

@@ -7,11 +7,11 @@ import JanssonJSON
 /// change; the store calls synchronously while applying a change, before the mutation's
 /// response exists, which is what puts each notification ahead of the response that shares its
 /// revision.
-public enum KeyChangeNotification {
-    public static let method = "apiKeys.didChange"
+package enum KeyChangeNotification {
+    package static let method = "apiKeys.didChange"
 
     /// The notification's params.
-    public static func params(for change: KeyChange) -> JSON {
+    package static func params(for change: KeyChange) -> JSON {
         APIKeyEncoding.json(change)
     }
 }

@@ -4,16 +4,16 @@ import JSONRPC
 /// must be the first request and come once; after `shutdown` every request is refused;
 /// `exit` exits with 0 after `shutdown`, else 1. Notifications other than `exit` pass in
 /// every state.
-public struct LSPLifecycle: SessionLifecycle, Equatable {
+package struct LSPLifecycle: SessionLifecycle, Equatable {
     /// Any request seen; `initialize` is refused after this.
-    public private(set) var receivedRequest = false
-    public private(set) var receivedInitialize = false
+    package private(set) var receivedRequest = false
+    package private(set) var receivedInitialize = false
     /// `shutdown` seen: later requests are refused and `exit` reports success.
-    public private(set) var shutdownRequested = false
+    package private(set) var shutdownRequested = false
 
-    public init() {}
+    package init() {}
 
-    public mutating func admit(request method: String) -> RequestAdmission {
+    package mutating func admit(request method: String) -> RequestAdmission {
         if shutdownRequested {
             return .refuse(.invalidRequest("the server is shutting down; only the 'exit' notification is accepted"))
         }
@@ -36,7 +36,7 @@ public struct LSPLifecycle: SessionLifecycle, Equatable {
         return .proceed
     }
 
-    public mutating func admit(notification method: String) -> NotificationAdmission {
+    package mutating func admit(notification method: String) -> NotificationAdmission {
         method == "exit" ? .exit(code: shutdownRequested ? 0 : 1) : .proceed
     }
 }

@@ -5,7 +5,7 @@ import JanssonJSON
 /// `capabilities`), the `LSPLifecycle`, `$/cancelRequest` answered with -32800, and `$/ping`.
 /// What the server does on `initialize`, `shutdown` and `exit` comes in as closures, so the
 /// composition root decides (set the credential, watch the parent, end the process).
-public struct LSPSession: RPCSession {
+package struct LSPSession: RPCSession {
     private let initializeResult: RPCResult
     private let onInitialize: @Sendable (InitializeOptions) async throws -> Void
     private let onShutdown: @Sendable () async -> Void
@@ -16,7 +16,7 @@ public struct LSPSession: RPCSession {
     ///     requests that arrive meanwhile wait. Throw `RPCError` to refuse.
     ///   - onShutdown: runs for `shutdown`, after the requests received before it finished.
     ///   - onExit: gets the exit code the LSP rules prescribe: 0 after `shutdown`, else 1.
-    public init(
+    package init(
         name: String = ServerIdentity.name,
         version: String = ServerIdentity.version,
         capabilities: JSON = ServerIdentity.capabilities,
@@ -34,13 +34,13 @@ public struct LSPSession: RPCSession {
         self.onExit = onExit
     }
 
-    public func makeLifecycle() -> any SessionLifecycle { LSPLifecycle() }
+    package func makeLifecycle() -> any SessionLifecycle { LSPLifecycle() }
 
-    public var builtInMethods: [String: RPCBuiltInHandler] { ["$/ping": { _ in emptyObject }] }
+    package var builtInMethods: [String: RPCBuiltInHandler] { ["$/ping": { _ in emptyObject }] }
 
-    public var cancelNotification: CancelNotification { CancelNotification(method: "$/cancelRequest", idMember: "id") }
+    package var cancelNotification: CancelNotification { CancelNotification(method: "$/cancelRequest", idMember: "id") }
 
-    public func cancelledAnswer(_ cause: CancellationCause) -> RPCError? {
+    package func cancelledAnswer(_ cause: CancellationCause) -> RPCError? {
         switch cause {
         case .client:
             return .requestCancelled
@@ -53,14 +53,14 @@ public struct LSPSession: RPCSession {
         }
     }
 
-    public func initialize(_ params: JSON?) async throws -> RPCResult {
+    package func initialize(_ params: JSON?) async throws -> RPCResult {
         try await onInitialize(try InitializeOptions(params: params))
         return initializeResult
     }
 
-    public func shutdown() async { await onShutdown() }
+    package func shutdown() async { await onShutdown() }
 
-    public func exit(code: Int32) { onExit(code) }
+    package func exit(code: Int32) { onExit(code) }
 }
 
 private let emptyObject = RPCResult.serialized(Array("{}".utf8))

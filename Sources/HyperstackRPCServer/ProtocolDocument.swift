@@ -5,9 +5,9 @@ import JanssonJSON
 ///
 /// The file is embedded at build time; it is parsed once with Jansson and kept in its
 /// compact serialised form, which is what goes on the wire.
-public enum ProtocolDocument {
+package enum ProtocolDocument {
     /// The parsed document.
-    public static let json: JSON = {
+    package static let json: JSON = {
         do {
             return try JSON.parse(PackageResources.openrpc_json)
         } catch {
@@ -24,10 +24,10 @@ public enum ProtocolDocument {
     }()
 
     /// The version the document declares, which is the server's version.
-    public static var version: String { json["info"]?["version"]?.stringValue ?? "0.0.0" }
+    package static var version: String { json["info"]?["version"]?.stringValue ?? "0.0.0" }
 
     /// Adds `rpc.discover`.
-    public static func register(in table: inout MethodTable) {
+    package static func register(in table: inout MethodTable) {
         table.register("rpc.discover") { _, _ in .serialized(serialized) }
     }
 }

@@ -1,16 +1,16 @@
 import JanssonJSON
 
 /// What the server says about itself in `initialize`.
-public enum ServerIdentity {
-    public static let name = "hyperstack-rpc"
+package enum ServerIdentity {
+    package static let name = "hyperstack-rpc"
 
     /// The server's version: `info.version` of `protocol/openrpc.json`, the version's one
     /// source. Read from the embedded document by a scan of its bytes, so that starting up
     /// never parses the whole document; a test checks the scan against a full parse.
-    public static let version: String = DocumentVersionScan.infoVersion(in: PackageResources.openrpc_json) ?? "0.0.0"
+    package static let version: String = DocumentVersionScan.infoVersion(in: PackageResources.openrpc_json) ?? "0.0.0"
 
     /// The `capabilities` member of the `initialize` result.
-    public static let capabilities: JSON = [
+    package static let capabilities: JSON = [
         "apiKeys": [
             "list": true, "generate": true, "update": true, "delete": true, "watch": true, "didChange": true,
         ],

@@ -9,12 +9,12 @@ import Musl
 
 /// Methods that exist only when `HYPERSTACK_RPC_TEST_METHODS=1`, so tests can make a
 /// request slow (to cancel it) or make the server chatty on stderr (to fill a pipe).
-public enum TestOnlyMethods {
+package enum TestOnlyMethods {
     /// The environment variable that enables these methods.
-    public static let environmentVariable = "HYPERSTACK_RPC_TEST_METHODS"
+    package static let environmentVariable = "HYPERSTACK_RPC_TEST_METHODS"
 
     /// Adds `test.sleep {ms}` and `test.stderr {bytes}`.
-    public static func register(in table: inout MethodTable) {
+    package static func register(in table: inout MethodTable) {
         table.register("test.sleep") { params, _ in
             let reader = try ParamsReader(params, method: "test.sleep")
             let milliseconds = try reader.optionalInteger("ms", in: 0...600_000) ?? 0

@@ -3,16 +3,16 @@ import JSONRPC
 import JanssonJSON
 
 /// The JSON-RPC error codes for upstream failures, one per `InfrahubError.Kind`.
-public enum UpstreamErrorCode {
-    public static let rejected = 1400
-    public static let unauthorized = 1401
-    public static let forbidden = 1403
-    public static let notFound = 1404
-    public static let conflict = 1409
-    public static let rateLimited = 1429
-    public static let serverError = 1500
-    public static let malformedResponse = 1502
-    public static let unreachable = 1503
+package enum UpstreamErrorCode {
+    package static let rejected = 1400
+    package static let unauthorized = 1401
+    package static let forbidden = 1403
+    package static let notFound = 1404
+    package static let conflict = 1409
+    package static let rateLimited = 1429
+    package static let serverError = 1500
+    package static let malformedResponse = 1502
+    package static let unreachable = 1503
 
     static func code(for kind: InfrahubError.Kind) -> Int {
         switch kind {

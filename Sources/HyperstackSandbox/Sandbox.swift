@@ -9,7 +9,7 @@ import Logging
 /// upstream documentation shows, so a client can be tested end to end without the real
 /// service, in-process (`SandboxTransport`) or over HTTP (`SandboxHTTPServer`).
 /// Assumptions where the docs are silent are marked "Assumption" below.
-public actor Sandbox {
+package actor Sandbox {
     private let configuration: SandboxConfiguration
     private let logger: Logger
     private let stateFile: SandboxStateFile?
@@ -24,7 +24,7 @@ public actor Sandbox {
 
     /// Loads `configuration.statePath` if it exists; a file that cannot be read or
     /// parsed is an error rather than a silent fresh start, so no keys vanish unnoticed.
-    public init(configuration: SandboxConfiguration, logger: Logger) throws(SandboxStateError) {
+    package init(configuration: SandboxConfiguration, logger: Logger) throws(SandboxStateError) {
         self.configuration = configuration
         self.logger = logger
         self.configuredKeyHashes = Set(configuration.apiKeys.filter { !$0.isEmpty }.map(SandboxSecret.hash))
@@ -41,7 +41,7 @@ public actor Sandbox {
     ///
     /// Never throws: every failure is an HTTP answer, as it would be upstream. The
     /// caller applies `latency` and carries out a drop.
-    public func handle(_ request: InfrahubRequest) -> SandboxReply {
+    package func handle(_ request: InfrahubRequest) -> SandboxReply {
         let method = request.head.method.rawValue.uppercased()
         let requestPath = request.head.path ?? "/"
         let path = SandboxPath(requestPath)
@@ -245,7 +245,7 @@ public actor Sandbox {
     }
 
     /// Queues faults behind those already pending; each affects its next `count` matches.
-    public func injectFaults(_ newFaults: [SandboxFault]) {
+    package func injectFaults(_ newFaults: [SandboxFault]) {
         faults.append(contentsOf: newFaults)
         logger.debug("Sandbox faults injected", metadata: ["count": "\(newFaults.count)", "pending": "\(faults.count)"])
     }
@@ -253,7 +253,7 @@ public actor Sandbox {
     /// Parses one fault spec or `{"faults": [...]}` (see `SandboxFault`) and queues it.
     /// Returns how many faults were added; a bad spec adds none.
     @discardableResult
-    public func injectFaults(json: JSON) throws(SandboxFaultSpecError) -> Int {
+    package func injectFaults(json: JSON) throws(SandboxFaultSpecError) -> Int {
         let parsed = try SandboxFault.list(from: json)
         injectFaults(parsed)
         return parsed.count
@@ -264,13 +264,13 @@ public actor Sandbox {
 
     // MARK: Control
 
-    public func stats() -> SandboxStats {
+    package func stats() -> SandboxStats {
         SandboxStats(requests: requestCounts, unrouted: unrouted, keyCount: state.keys.count, pendingFaults: faults.count)
     }
 
     /// Deletes every stored key and forgets statistics and pending faults. Configured
     /// keys keep working, and ids keep counting up so none is ever reused.
-    public func reset() throws(SandboxStateError) {
+    package func reset() throws(SandboxStateError) {
         var next = SandboxState()
         next.nextID = state.nextID
         try stateFile?.save(next)

@@ -1,16 +1,16 @@
 /// How a sandbox behaves: which keys it accepts, how many it holds, where it keeps them.
-public struct SandboxConfiguration: Sendable {
+package struct SandboxConfiguration: Sendable {
     /// Raw API keys accepted in the `api_key` header, in addition to the secrets the
     /// sandbox generated itself. They stand in for keys made in the Hyperstack console,
     /// so they are never listed and never count towards `maxKeys`.
-    public var apiKeys: [String]
+    package var apiKeys: [String]
     /// Generate answers 403 "Maximum API key limit reached" once this many keys exist.
-    public var maxKeys: Int
+    package var maxKeys: Int
     /// JSON file the keys survive restarts in; `nil` keeps everything in memory.
     /// Secrets are stored only as SHA-256 hashes, with the last four characters for masking.
-    public var statePath: String?
+    package var statePath: String?
 
-    public init(apiKeys: [String], maxKeys: Int = 50, statePath: String? = nil) {
+    package init(apiKeys: [String], maxKeys: Int = 50, statePath: String? = nil) {
         self.apiKeys = apiKeys
         self.maxKeys = maxKeys
         self.statePath = statePath

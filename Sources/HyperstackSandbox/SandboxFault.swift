@@ -31,9 +31,9 @@ import JanssonJSON
 /// "/api-key/generate", "drop": true, "apply": true}` emulates a generate that timed out
 /// on the client but created the key. Faults are consulted in the order injected, before
 /// authentication (they stand for the load balancer and rate limiter in front of the API).
-public struct SandboxFault: Sendable, Equatable {
+package struct SandboxFault: Sendable, Equatable {
     /// What the fault does to the answer.
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         /// Only delay: the real answer follows the latency.
         case delayOnly
         /// Answer with this status and body instead of the real result.
@@ -43,19 +43,19 @@ public struct SandboxFault: Sendable, Equatable {
     }
 
     /// Upper-case method to match, or `nil` for any.
-    public var method: String?
+    package var method: String?
     /// Path prefix (relative to `/v1`) to match, or `nil` for any.
-    public var pathPrefix: String?
+    package var pathPrefix: String?
     /// Matching requests still to affect.
-    public var count: Int
-    public var latency: Duration
+    package var count: Int
+    package var latency: Duration
     /// `Retry-After` value added to the answer.
-    public var retryAfter: String?
-    public var action: Action
+    package var retryAfter: String?
+    package var action: Action
     /// Perform the real operation before answering with the fault.
-    public var apply: Bool
+    package var apply: Bool
 
-    public init(
+    package init(
         method: String? = nil,
         pathPrefix: String? = nil,
         count: Int = 1,
@@ -90,7 +90,7 @@ public struct SandboxFault: Sendable, Equatable {
 
 extension SandboxFault {
     /// Answer with `status` and, unless given, the documented error body for it.
-    public static func status(
+    package static func status(
         _ status: Int, body: JSON? = nil, retryAfter: String? = nil,
         method: String? = nil, path: String? = nil, count: Int = 1, apply: Bool = false
     ) -> SandboxFault {
@@ -102,17 +102,17 @@ extension SandboxFault {
     }
 
     /// Delay the real answer.
-    public static func latency(_ latency: Duration, method: String? = nil, path: String? = nil, count: Int = 1) -> SandboxFault {
+    package static func latency(_ latency: Duration, method: String? = nil, path: String? = nil, count: Int = 1) -> SandboxFault {
         SandboxFault(method: method, pathPrefix: path, count: count, latency: latency)
     }
 
     /// Close the connection without answering (after performing the operation if `apply`).
-    public static func drop(method: String? = nil, path: String? = nil, count: Int = 1, apply: Bool = false) -> SandboxFault {
+    package static func drop(method: String? = nil, path: String? = nil, count: Int = 1, apply: Bool = false) -> SandboxFault {
         SandboxFault(method: method, pathPrefix: path, count: count, action: .dropConnection, apply: apply)
     }
 
     /// Answer `status` (200 by default) with a body that is not JSON.
-    public static func malformed(status: Int = 200, method: String? = nil, path: String? = nil, count: Int = 1) -> SandboxFault {
+    package static func malformed(status: Int = 200, method: String? = nil, path: String? = nil, count: Int = 1) -> SandboxFault {
         SandboxFault(
             method: method, pathPrefix: path, count: count,
             action: .respond(status: status, body: Array(SandboxResponses.malformedBody.utf8), contentType: "text/html"))
@@ -120,10 +120,10 @@ extension SandboxFault {
 }
 
 /// Why a fault spec was refused; the message names the offending member.
-public struct SandboxFaultSpecError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct SandboxFaultSpecError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 extension SandboxFault {
@@ -132,7 +132,7 @@ extension SandboxFault {
     ]
 
     /// Reads one fault spec or `{"faults": [spec, ...]}`.
-    public static func list(from json: JSON) throws(SandboxFaultSpecError) -> [SandboxFault] {
+    package static func list(from json: JSON) throws(SandboxFaultSpecError) -> [SandboxFault] {
         guard let object = json.objectValue else {
             throw SandboxFaultSpecError("A fault spec must be a JSON object, got \(json.typeName).")
         }
@@ -154,7 +154,7 @@ extension SandboxFault {
     }
 
     /// Reads one fault spec (the shape is documented on `SandboxFault`).
-    public init(json: JSON) throws(SandboxFaultSpecError) {
+    package init(json: JSON) throws(SandboxFaultSpecError) {
         guard let object = json.objectValue else {
             throw SandboxFaultSpecError("A fault spec must be a JSON object, got \(json.typeName).")
         }

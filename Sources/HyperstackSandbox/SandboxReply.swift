@@ -5,14 +5,14 @@ import InfrahubWire
 /// The sandbox itself never sleeps or touches sockets: the carrier (the embedded
 /// `SandboxTransport` or the HTTP server) applies the latency and, for a drop,
 /// breaks the connection its own way.
-public enum SandboxReply: Sendable {
+package enum SandboxReply: Sendable {
     /// Answer with `response` after waiting `latency`.
     case response(InfrahubResponse, latency: Duration)
     /// Wait `latency`, then close the connection without any response.
     case dropConnection(latency: Duration)
 
     /// How long to wait before answering or dropping.
-    public var latency: Duration {
+    package var latency: Duration {
         switch self {
         case .response(_, let latency), .dropConnection(let latency): return latency
         }

@@ -1,5 +1,5 @@
 /// The four api-key routes, named by their templates so statistics read like the docs.
-public enum SandboxRoute: String, Sendable, CaseIterable, Hashable {
+package enum SandboxRoute: String, Sendable, CaseIterable, Hashable {
     case list = "GET /api-key"
     case generate = "POST /api-key/generate"
     case update = "PUT /api-key/{id}"

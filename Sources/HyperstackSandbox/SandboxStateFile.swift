@@ -140,11 +140,11 @@ struct SandboxStateFile: Sendable {
 /// the other's keys on its next save. Refusing the second one up front is simpler than
 /// merging and never loses anything silently. The `Sandbox` itself takes no lock, so
 /// tests can open one file from several sandboxes in turn within a process.
-public final class SandboxStateLock: Sendable {
+package final class SandboxStateLock: Sendable {
     private let lock: ExclusiveFileLock
 
     /// Takes the lock for `statePath`, waiting up to `wait` for another process to let go.
-    public init(statePath: String, wait: Duration = .zero) throws(SandboxStateError) {
+    package init(statePath: String, wait: Duration = .zero) throws(SandboxStateError) {
         let lockPath = statePath + ".lock"
         do {
             lock = try ExclusiveFileLock(path: lockPath, role: "sandbox state lock file", wait: wait)

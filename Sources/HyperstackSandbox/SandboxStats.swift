@@ -1,17 +1,17 @@
 import JanssonJSON
 
 /// What the sandbox has seen since it started or was last reset.
-public struct SandboxStats: Sendable, Equatable {
+package struct SandboxStats: Sendable, Equatable {
     /// Requests per route, counted whether they succeeded, failed auth or were faulted.
-    public var requests: [SandboxRoute: Int]
+    package var requests: [SandboxRoute: Int]
     /// Requests that matched none of the four routes (unknown path or wrong method).
-    public var unrouted: Int
+    package var unrouted: Int
     /// Keys currently stored (configured keys are not counted).
-    public var keyCount: Int
+    package var keyCount: Int
     /// Faults still waiting for a matching request.
-    public var pendingFaults: Int
+    package var pendingFaults: Int
 
-    public init(requests: [SandboxRoute: Int] = [:], unrouted: Int = 0, keyCount: Int = 0, pendingFaults: Int = 0) {
+    package init(requests: [SandboxRoute: Int] = [:], unrouted: Int = 0, keyCount: Int = 0, pendingFaults: Int = 0) {
         self.requests = requests
         self.unrouted = unrouted
         self.keyCount = keyCount
@@ -19,12 +19,12 @@ public struct SandboxStats: Sendable, Equatable {
     }
 
     /// Requests seen for `route`; zero when none.
-    public subscript(route: SandboxRoute) -> Int { requests[route] ?? 0 }
+    package subscript(route: SandboxRoute) -> Int { requests[route] ?? 0 }
 
     /// The shape `GET /_sandbox/stats` answers with:
     /// `{"requests": {"GET /api-key": 3, ...}, "unrouted": 0, "keys": 1, "pending_faults": 0}`.
     /// Every route is present, in the documented order, even at zero.
-    public var json: JSON {
+    package var json: JSON {
         var counts = JSONObject()
         for route in SandboxRoute.allCases {
             counts[route.rawValue] = .int(Int64(self[route]))

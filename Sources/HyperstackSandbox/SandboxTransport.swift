@@ -7,16 +7,16 @@ import InfrahubWire
 ///
 /// The operation happens when the request arrives; the latency is applied afterwards,
 /// as with a server that acted but answered slowly.
-public struct SandboxTransport: InfrahubTransport {
+package struct SandboxTransport: InfrahubTransport {
     private let sandbox: Sandbox
 
-    public init(sandbox: Sandbox) {
+    package init(sandbox: Sandbox) {
         self.sandbox = sandbox
     }
 
     /// Cancellation while waiting out a latency becomes `.other("... cancelled ...")`, as the
     /// transport contract allows no other error type.
-    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
+    package func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let reply = await sandbox.handle(request)
         let latency = reply.latency
         if latency > .zero {

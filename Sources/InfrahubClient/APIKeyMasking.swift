@@ -1,14 +1,14 @@
 /// Masks a secret the way Infrahub's list endpoint does, so a freshly generated key
 /// shows the same `maskedKey` it will have in every later listing.
-public enum APIKeyMasking {
+package enum APIKeyMasking {
     /// The fixed part of upstream's mask, shaped like a UUID.
-    public static let maskPrefix = "********-****-****-****-********"
+    package static let maskPrefix = "********-****-****-****-********"
 
     /// `********-****-****-****-********` followed by the secret's last four characters.
     ///
     /// Secrets shorter than 12 characters get no visible suffix: four characters of a
     /// short secret would give too much of it away.
-    public static func mask(_ secret: SecretString) -> String {
+    package static func mask(_ secret: SecretString) -> String {
         let characters = Array(secret.revealed)
         guard characters.count >= 12 else { return maskPrefix }
         return maskPrefix + String(characters.suffix(4))
@@ -19,7 +19,7 @@ public enum APIKeyMasking {
     /// It is kept when it looks like a mask: at least one `*`, and nothing but `*` and `-`
     /// before its last four characters. Anything else is taken for a secret upstream sent by
     /// mistake and masked here, so that it reaches neither a client nor the cache.
-    public static func maskedForm(ofUpstreamKey key: String) -> String {
+    package static func maskedForm(ofUpstreamKey key: String) -> String {
         let characters = Array(key)
         let hidden = characters.dropLast(4)
         if hidden.contains("*"), hidden.allSatisfy({ $0 == "*" || $0 == "-" }) { return key }

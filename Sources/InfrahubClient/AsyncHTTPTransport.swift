@@ -8,9 +8,9 @@ import NIOHTTP1
 
 /// A base URL that `AsyncHTTPTransport.validatedBaseURL` accepted, so that a transport built
 /// from it later (lazily, on first use) has nothing left that can fail.
-public struct ValidatedBaseURL: Sendable {
+package struct ValidatedBaseURL: Sendable {
     /// Without trailing slashes, e.g. `https://infrahub-api.nexgencloud.com/v1`.
-    public let string: String
+    package let string: String
 }
 
 /// The production transport: carries Infrahub requests over HTTP(S) with AsyncHTTPClient.
@@ -20,7 +20,7 @@ public struct ValidatedBaseURL: Sendable {
 /// refused connection fails at once instead of being retried inside the pool, so that
 /// the caller learns the request provably never left (`TransportFailure.connectionRefused`).
 /// Call `shutdown()` before dropping it.
-public final class AsyncHTTPTransport: InfrahubTransport {
+package final class AsyncHTTPTransport: InfrahubTransport {
     /// The base URL without a trailing slash, e.g. `https://infrahub-api.nexgencloud.com/v1`.
     private let baseURL: String
     private let httpClient: HTTPClient
@@ -38,7 +38,7 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     ///   - readIdleTimeout: How long a read may wait for the next bytes, while the answer's head or
     ///     body is awaited; nil leaves only each request's own deadline (which covers the body too).
     ///   - logger: For redirect decisions at trace level; never sees headers or bodies.
-    public init(
+    package init(
         baseURL: ValidatedBaseURL, connectTimeout: Duration = .seconds(10), readIdleTimeout: Duration? = nil,
         logger: Logger? = nil
     ) {
@@ -55,7 +55,7 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     }
 
     /// `baseURL` without trailing slashes, if it is an absolute http(s) URL without query or fragment.
-    public static func validatedBaseURL(_ baseURL: String) throws(InvalidBaseURL) -> ValidatedBaseURL {
+    package static func validatedBaseURL(_ baseURL: String) throws(InvalidBaseURL) -> ValidatedBaseURL {
         var trimmed = baseURL.trimmingWhitespace()
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
@@ -66,11 +66,11 @@ public final class AsyncHTTPTransport: InfrahubTransport {
     }
 
     /// Closes pooled connections. The transport cannot be used afterwards.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try await httpClient.shutdown()
     }
 
-    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
+    package func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let deadline = NIODeadline.now() + Self.timeAmount(timeout)
         let path = request.head.path ?? "/"
         var url = baseURL + (path.hasPrefix("/") ? path : "/" + path)
@@ -168,9 +168,9 @@ public final class AsyncHTTPTransport: InfrahubTransport {
 }
 
 /// A base URL that cannot address the Infrahub API.
-public struct InvalidBaseURL: Error, Sendable, Equatable, CustomStringConvertible {
-    public var baseURL: String
-    public var description: String {
+package struct InvalidBaseURL: Error, Sendable, Equatable, CustomStringConvertible {
+    package var baseURL: String
+    package var description: String {
         "The Infrahub base URL \"\(baseURL)\" is not an absolute http(s) URL such as https://infrahub-api.nexgencloud.com/v1."
     }
 }

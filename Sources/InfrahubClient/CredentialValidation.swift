@@ -1,5 +1,5 @@
 /// Where an API key was loaded from, so that a refusal can name the source without quoting the key.
-public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
+package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     /// An environment variable, e.g. `HYPERSTACK_API_KEY`.
     case environment(variable: String)
     /// A file given with `--api-key-file`.
@@ -8,7 +8,7 @@ public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     case initializationOptions
 
     /// "the API key in HYPERSTACK_API_KEY", as a message starts.
-    public var description: String {
+    package var description: String {
         switch self {
         case .environment(let variable): return "the API key in \(variable)"
         case .file(let path): return "the API key file \(path)"
@@ -28,10 +28,10 @@ public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
 ///
 /// Refusing at load time is the mechanism: a key with a line break or a NUL in it would be
 /// refused by the HTTP library later anyway, but in an error that quotes the whole header.
-public struct CredentialError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct CredentialError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong with the key, in words that say nothing about the key's characters
     /// beyond the offending kind.
-    public enum Problem: Sendable, Equatable {
+    package enum Problem: Sendable, Equatable {
         case empty
         case moreThanOneLine
         case nul
@@ -40,16 +40,16 @@ public struct CredentialError: Error, Sendable, Equatable, CustomStringConvertib
         case nonASCII
     }
 
-    public var source: CredentialSource
-    public var problem: Problem
+    package var source: CredentialSource
+    package var problem: Problem
 
-    public init(source: CredentialSource, problem: Problem) {
+    package init(source: CredentialSource, problem: Problem) {
         self.source = source
         self.problem = problem
     }
 
     /// The part after the source: what is wrong.
-    public var reason: String {
+    package var reason: String {
         let rule = "a Hyperstack API key is one line of visible ASCII characters"
         switch problem {
         case .empty: return "is empty; \(rule)"
@@ -64,7 +64,7 @@ public struct CredentialError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 
-    public var description: String {
+    package var description: String {
         "\(source) \(reason). Copy the key again from the Hyperstack console; the key itself is not shown here."
     }
 }
@@ -75,12 +75,12 @@ extension SecretString {
     ///
     /// The one place credentials are checked, for every source: the executable uses it for the
     /// environment and `--api-key-file`, the server for `initialize`.
-    public init(validatingAPIKey text: String, from source: CredentialSource) throws(CredentialError) {
+    package init(validatingAPIKey text: String, from source: CredentialSource) throws(CredentialError) {
         try self.init(validatingAPIKey: Array(text.utf8), from: source)
     }
 
     /// The same, for the bytes of a key file as read (which need not be UTF-8).
-    public init(validatingAPIKey bytes: [UInt8], from source: CredentialSource) throws(CredentialError) {
+    package init(validatingAPIKey bytes: [UInt8], from source: CredentialSource) throws(CredentialError) {
         var end = bytes.endIndex
         if source.allowsTrailingNewline, end > 0, bytes[end - 1] == UInt8(ascii: "\n") {
             end -= 1

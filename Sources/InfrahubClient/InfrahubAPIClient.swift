@@ -13,21 +13,21 @@ import Darwin
 #endif
 
 /// Configuration of the typed Infrahub client.
-public struct InfrahubClientConfiguration: Sendable {
+package struct InfrahubClientConfiguration: Sendable {
     /// Sent as `User-Agent: hyperstack-rpc/<version> (...)` and `Hyperstack-Client: hyperstack-rpc/<version>`.
-    public var clientVersion: String
+    package var clientVersion: String
     /// Per-request timeout (connect timeouts are the transport's business).
-    public var requestTimeout: Duration
+    package var requestTimeout: Duration
     /// Most tries per call, including the first.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// First backoff delay; doubles each retry, with jitter.
-    public var initialBackoff: Duration
+    package var initialBackoff: Duration
     /// Longest wait honoured from a `Retry-After` header or a backoff.
-    public var maxBackoff: Duration
+    package var maxBackoff: Duration
     /// Client-side cap on requests per minute (upstream allows 500 per source IP).
-    public var requestsPerMinute: Int
+    package var requestsPerMinute: Int
 
-    public init(
+    package init(
         clientVersion: String,
         requestTimeout: Duration = .seconds(30),
         maxAttempts: Int = 4,
@@ -49,7 +49,7 @@ public struct InfrahubClientConfiguration: Sendable {
 ///
 /// One instance serves a whole process: it holds the credential (which may arrive late,
 /// from `initialize`) and the rate limiter that keeps the process under upstream's budget.
-public final class InfrahubAPIClient: Sendable {
+package final class InfrahubAPIClient: Sendable {
     private let transport: any InfrahubTransport
     private let configuration: InfrahubClientConfiguration
     private let logger: Logger
@@ -57,7 +57,7 @@ public final class InfrahubAPIClient: Sendable {
     private let retryPolicy: RetryPolicy
     private let rateLimiter: RequestRateLimiter
 
-    public init(transport: any InfrahubTransport, configuration: InfrahubClientConfiguration, logger: Logger) {
+    package init(transport: any InfrahubTransport, configuration: InfrahubClientConfiguration, logger: Logger) {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
@@ -68,7 +68,7 @@ public final class InfrahubAPIClient: Sendable {
 
     /// Sets or clears the API key sent as `api_key` (it may arrive late, from `initialize`).
     /// An empty or all-blank key counts as none.
-    public func setCredential(_ credential: SecretString?) {
+    package func setCredential(_ credential: SecretString?) {
         let usable = credential.flatMap { $0.revealed.trimmingWhitespace().isEmpty ? nil : $0 }
         self.credential.withLock { $0 = usable }
     }
@@ -76,7 +76,7 @@ public final class InfrahubAPIClient: Sendable {
     var hasCredential: Bool { credential.withLock { $0 != nil } }
 
     /// `GET /api-key`. The records carry upstream's masked keys.
-    public func listKeys() async throws(InfrahubError) -> [APIKeyRecord] {
+    package func listKeys() async throws(InfrahubError) -> [APIKeyRecord] {
         let (response, key) = try await perform(.list, body: nil)
         return try decode(.list, response, key) { body throws(APIKeyResponseDecoder.Failure) in
             try APIKeyResponseDecoder.decodeList(body)
@@ -87,7 +87,7 @@ public final class InfrahubAPIClient: Sendable {
     ///
     /// Repeated only when the previous attempt provably never reached Infrahub (connection
     /// refused) or was rate-limited: otherwise a repeat could create a second key.
-    public func generateKey(name: String, description: String?) async throws(InfrahubError) -> GeneratedAPIKey {
+    package func generateKey(name: String, description: String?) async throws(InfrahubError) -> GeneratedAPIKey {
         let (response, key) = try await perform(.generate, body: Self.payload(name: name, description: description))
         return try decode(.generate, response, key) { body throws(APIKeyResponseDecoder.Failure) in
             try APIKeyResponseDecoder.decodeGenerated(body)
@@ -95,7 +95,7 @@ public final class InfrahubAPIClient: Sendable {
     }
 
     /// `PUT /api-key/{id}`. Upstream requires `name` even when only the description changes.
-    public func updateKey(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> APIKeyRecord {
+    package func updateKey(id: Int64, name: String, description: DescriptionUpdate) async throws(InfrahubError) -> APIKeyRecord {
         let call = InfrahubCall.update(id: id)
         let (response, key) = try await perform(call, body: Self.payload(name: name, description: description))
         return try decode(call, response, key) { body throws(APIKeyResponseDecoder.Failure) in
@@ -104,7 +104,7 @@ public final class InfrahubAPIClient: Sendable {
     }
 
     /// `PUT /api-key/{id}`, where `nil` keeps the description.
-    public func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord {
+    package func updateKey(id: Int64, name: String, description: String?) async throws(InfrahubError) -> APIKeyRecord {
         try await updateKey(id: id, name: name, description: DescriptionUpdate(description))
     }
 
@@ -112,7 +112,7 @@ public final class InfrahubAPIClient: Sendable {
     ///
     /// When an earlier attempt went unanswered and a retry then finds no such key, the
     /// earlier attempt is taken to have deleted it, and the call succeeds.
-    public func deleteKey(id: Int64) async throws(InfrahubError) {
+    package func deleteKey(id: Int64) async throws(InfrahubError) {
         let call = InfrahubCall.delete(id: id)
         let (response, key) = try await perform(call, body: nil)
         guard let response else { return }

@@ -1,7 +1,7 @@
 /// A failed Infrahub call, classified so callers can map it to a protocol error.
-public struct InfrahubError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct InfrahubError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is; each maps to one JSON-RPC error code.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// 401, or no API key configured (1401).
         case unauthorized
         /// 403 (1403).
@@ -22,18 +22,18 @@ public struct InfrahubError: Error, Sendable, Equatable, CustomStringConvertible
         case unreachable
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// A sentence for a person reading an editor's output pane. Never holds a secret.
-    public var message: String
-    public var httpStatus: Int?
+    package var message: String
+    package var httpStatus: Int?
     /// Upstream's `error_reason`, when it sent one.
-    public var reason: String?
+    package var reason: String?
     /// Upstream's own `message`, when it sent one.
-    public var upstreamMessage: String?
+    package var upstreamMessage: String?
     /// Whether repeating the same call later may succeed.
-    public var retryable: Bool
+    package var retryable: Bool
 
-    public init(
+    package init(
         kind: Kind, message: String, httpStatus: Int? = nil, reason: String? = nil,
         upstreamMessage: String? = nil, retryable: Bool
     ) {
@@ -45,5 +45,5 @@ public struct InfrahubError: Error, Sendable, Equatable, CustomStringConvertible
         self.retryable = retryable
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

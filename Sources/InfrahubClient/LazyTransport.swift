@@ -5,18 +5,18 @@ import Synchronization
 ///
 /// Creating an HTTP client starts event-loop threads; an editor that spawns the server and
 /// asks only for `initialize` or a cached list should not pay for that at startup.
-public final class LazyTransport<Wrapped: InfrahubTransport>: InfrahubTransport {
+package final class LazyTransport<Wrapped: InfrahubTransport>: InfrahubTransport {
     private let make: @Sendable () -> Wrapped
     private let made = Mutex<Wrapped?>(nil)
 
-    public init(_ make: @escaping @Sendable () -> Wrapped) {
+    package init(_ make: @escaping @Sendable () -> Wrapped) {
         self.make = make
     }
 
     /// The wrapped transport if it was ever needed.
-    public var ifMade: Wrapped? { made.withLock { $0 } }
+    package var ifMade: Wrapped? { made.withLock { $0 } }
 
-    public func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
+    package func send(_ request: InfrahubRequest, timeout: Duration) async throws(TransportFailure) -> InfrahubResponse {
         let transport = made.withLock { current in
             if let current { return current }
             let fresh = make()

@@ -12,12 +12,12 @@
 ///   inside longer encoded text.
 ///
 /// Each run found is replaced by `marker`; overlapping and adjacent runs become one marker.
-public struct SecretRedactor: Sendable {
+package struct SecretRedactor: Sendable {
     /// What a redacted run is replaced by.
-    public static let marker = "<redacted>"
+    package static let marker = "<redacted>"
     /// The shortest piece of a secret that is taken out. Shorter pieces are too likely to be
     /// ordinary text; a secret shorter than this is matched whole.
-    public static let minimumRun = 8
+    package static let minimumRun = 8
 
     /// Every `minimumRun`-byte window of every form, lower-cased, packed into 8 bytes.
     private let runs: Set<UInt64>
@@ -27,7 +27,7 @@ public struct SecretRedactor: Sendable {
     /// A redactor for `secret`. Runs that also occur in one of `sparing`, our own fixed wording
     /// (such as the help that says how to configure a key), reveal nothing about the secret and
     /// are left alone, so a message built around upstream's words keeps its advice readable.
-    public init(secret: SecretString, sparing: [String] = []) {
+    package init(secret: SecretString, sparing: [String] = []) {
         let bytes = Array(secret.revealed.utf8)
         let forms = Self.forms(of: bytes).map { $0.map(Self.lowercased) }
         var runs = Set<UInt64>()
@@ -54,12 +54,12 @@ public struct SecretRedactor: Sendable {
     }
 
     /// Whether `text` holds anything this redactor would take out.
-    public func finds(in text: String) -> Bool {
+    package func finds(in text: String) -> Bool {
         !marks(Array(text.utf8)).isEmpty
     }
 
     /// `text` with every run of the secret replaced by `marker`.
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         let bytes = Array(text.utf8)
         let found = marks(bytes)
         guard !found.isEmpty else { return text }
@@ -76,7 +76,7 @@ public struct SecretRedactor: Sendable {
     }
 
     /// `text` redacted, or nil for nil.
-    public func redact(_ text: String?) -> String? {
+    package func redact(_ text: String?) -> String? {
         text.map { redact($0) }
     }
 

@@ -25,12 +25,12 @@ enum DescriptionRedaction {
 
 extension InfrahubRequest: CustomStringConvertible, CustomReflectable {
     /// `GET /api-key [api_key: <redacted>, Accept: application/json], no body`.
-    public var description: String {
+    package var description: String {
         let fields = DescriptionRedaction.fields(head.headerFields).joined(separator: ", ")
         return "\(head.method) \(head.path ?? "") [\(fields)], \(DescriptionRedaction.body(body))"
     }
 
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [
@@ -42,12 +42,12 @@ extension InfrahubRequest: CustomStringConvertible, CustomReflectable {
 
 extension InfrahubResponse: CustomStringConvertible, CustomReflectable {
     /// `HTTP 200 [Content-Type: application/json], 57-byte body`.
-    public var description: String {
+    package var description: String {
         let fields = DescriptionRedaction.fields(head.headerFields).joined(separator: ", ")
         return "HTTP \(head.status.code) [\(fields)], \(DescriptionRedaction.body(body))"
     }
 
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [

@@ -5,5 +5,5 @@ extension HTTPField.Name {
     /// which keeps it out of HPACK tables and out of our descriptions (`DescriptionRedaction`).
     ///
     /// The literal is a valid token, so the unwrap cannot fail (the pattern swift-http-types documents).
-    public static let apiKey = Self("api_key")!
+    package static let apiKey = Self("api_key")!
 }

@@ -5,11 +5,11 @@ import HTTPTypes
 /// The head's `path` is relative to the base URL (`/api-key`, `/api-key/12`, `/api-key/generate`)
 /// and its scheme and authority are not used, so the same request can go over the network or
 /// into the embedded sandbox. swift-http-types has no body type, hence this pair.
-public struct InfrahubRequest: Sendable {
-    public var head: HTTPRequest
-    public var body: [UInt8]?
+package struct InfrahubRequest: Sendable {
+    package var head: HTTPRequest
+    package var body: [UInt8]?
 
-    public init(head: HTTPRequest, body: [UInt8]? = nil) {
+    package init(head: HTTPRequest, body: [UInt8]? = nil) {
         self.head = head
         self.body = body
     }

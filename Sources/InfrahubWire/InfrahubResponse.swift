@@ -4,11 +4,11 @@ import HTTPTypes
 ///
 /// The body is collected before the response is handed on: api-key answers are small, and the
 /// transport's deadline has to cover the body as well as the head.
-public struct InfrahubResponse: Sendable {
-    public var head: HTTPResponse
-    public var body: [UInt8]
+package struct InfrahubResponse: Sendable {
+    package var head: HTTPResponse
+    package var body: [UInt8]
 
-    public init(head: HTTPResponse, body: [UInt8] = []) {
+    package init(head: HTTPResponse, body: [UInt8] = []) {
         self.head = head
         self.body = body
     }

@@ -11,11 +11,11 @@ import Darwin
 /// Upstream has sent `2026-05-06T15:18:42Z`, `2026-05-06T15:18:42` (no zone, meaning UTC),
 /// fractional seconds and numeric offsets over the years; callers should see only
 /// `YYYY-MM-DDTHH:MM:SSZ` so that dates compare and display the same way everywhere.
-public enum InfrahubTimestamp {
+package enum InfrahubTimestamp {
     /// The UTC form `YYYY-MM-DDTHH:MM:SSZ`, or nil when `text` is not an ISO 8601 date-time.
     ///
     /// Fractional seconds are dropped (truncated), offsets such as `+02:00` are converted to UTC.
-    public static func normalize(_ text: String) -> String? {
+    package static func normalize(_ text: String) -> String? {
         guard let seconds = secondsSinceEpoch(text) else { return nil }
         return format(secondsSinceEpoch: seconds)
     }
@@ -59,12 +59,12 @@ public enum InfrahubTimestamp {
     }
 
     /// The current time in the canonical form.
-    public static func now() -> String {
+    package static func now() -> String {
         format(secondsSinceEpoch: Int64(time(nil)))
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` for a number of seconds since 1970-01-01T00:00:00Z.
-    public static func format(secondsSinceEpoch seconds: Int64) -> String {
+    package static func format(secondsSinceEpoch seconds: Int64) -> String {
         let days = floorDivide(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilFromDays(days)

@@ -3,10 +3,10 @@
 /// A 429 or 5xx may carry it, and the client takes the wait as a floor for its backoff. It is
 /// header grammar with no network in it, so it sits with the other wire types and is tested
 /// without a server.
-public enum RetryAfter {
+package enum RetryAfter {
     /// The wait the header asks for, or nil when it is absent or unreadable.
     /// `now` is seconds since the epoch, needed to turn an HTTP-date into a wait.
-    public static func parse(_ value: String?, now: Int64) -> Duration? {
+    package static func parse(_ value: String?, now: Int64) -> Duration? {
         guard let value else { return nil }
         let bytes = Array(value.utf8).trimmingASCIIWhitespace()
         guard !bytes.isEmpty else { return nil }

@@ -6,7 +6,7 @@
 /// repeat would fail the same way and only multiply the caller's wait. Every associated text is
 /// our own fixed wording, never a library error's description (which may quote header values,
 /// the API key among them).
-public enum TransportFailure: Error, Sendable, Equatable {
+package enum TransportFailure: Error, Sendable, Equatable {
     /// The connection could not be opened; the server never saw the request.
     case connectionRefused(String)
     /// No answer within the timeout; the server may have acted on the request.
@@ -26,7 +26,7 @@ public enum TransportFailure: Error, Sendable, Equatable {
     case other(String)
 
     /// Whether the request provably never reached the server, so that even a generate may be repeated.
-    public var neverSent: Bool {
+    package var neverSent: Bool {
         switch self {
         case .connectionRefused, .invalidRequest: return true
         case .timedOut, .responseTimedOut, .connectionLost, .unusableResponse, .other: return false
@@ -35,7 +35,7 @@ public enum TransportFailure: Error, Sendable, Equatable {
 
     /// Whether sending the same request again is pointless: it would fail the same way, or
     /// (a stalled body) only make the caller wait another full timeout for the same server.
-    public var isFinal: Bool {
+    package var isFinal: Bool {
         switch self {
         case .responseTimedOut, .unusableResponse, .invalidRequest: return true
         case .connectionRefused, .timedOut, .connectionLost, .other: return false

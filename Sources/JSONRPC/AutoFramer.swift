@@ -3,14 +3,14 @@
 ///
 /// A UTF-8 byte order mark (U+FEFF, `EF BB BF`) at the very start of the stream is
 /// skipped in every mode: Windows tools write one, and it is never part of a message.
-public struct AutoFramer: MessageFramer, Sendable {
+package struct AutoFramer: MessageFramer, Sendable {
     private enum Inner: Sendable {
         case undecided
         case lsp(ContentLengthFramer)
         case ndjson(NDJSONFramer)
     }
 
-    public let limits: FramingLimits
+    package let limits: FramingLimits
     private var inner: Inner
     /// In `auto` mode, blanks before the first significant byte are not part of any
     /// message. Kept apart from `inner` because `decide(from:)` may commit to a framing
@@ -21,7 +21,7 @@ public struct AutoFramer: MessageFramer, Sendable {
     /// True once the start of the stream is known to hold a BOM (skipped) or not.
     private var bomSettled = false
 
-    public init(framing: Framing = .auto, limits: FramingLimits = .default) {
+    package init(framing: Framing = .auto, limits: FramingLimits = .default) {
         self.limits = limits
         skipsLeadingBlanks = framing == .auto
         switch framing {
@@ -33,7 +33,7 @@ public struct AutoFramer: MessageFramer, Sendable {
 
     /// The framing in use, or `nil` while only whitespace has arrived in `auto` mode.
     /// Replies should use this framing.
-    public var framing: Framing? {
+    package var framing: Framing? {
         switch inner {
         case .undecided: return nil
         case .lsp: return .lsp
@@ -42,7 +42,7 @@ public struct AutoFramer: MessageFramer, Sendable {
     }
 
     /// True while a message is partly read.
-    public var isInsideMessage: Bool {
+    package var isInsideMessage: Bool {
         switch inner {
         case .undecided: return false
         case .lsp(let framer): return framer.isInsideMessage
@@ -54,7 +54,7 @@ public struct AutoFramer: MessageFramer, Sendable {
     /// yet, without consuming anything. Lets a caller learn the reply framing before
     /// the messages of the same chunk are dispatched.
     @discardableResult
-    public mutating func decide(from chunk: UnsafeRawBufferPointer) -> Framing? {
+    package mutating func decide(from chunk: UnsafeRawBufferPointer) -> Framing? {
         guard case .undecided = inner else { return framing }
         var chunk = chunk
         if !bomSettled {
@@ -79,7 +79,7 @@ public struct AutoFramer: MessageFramer, Sendable {
         return detected
     }
 
-    public mutating func feed(
+    package mutating func feed(
         _ chunk: UnsafeRawBufferPointer,
         onMessage: (UnsafeRawBufferPointer) -> Void,
         onError: (FramingError) -> Void

@@ -2,30 +2,30 @@ import JanssonJSON
 
 /// How a connection frames and limits its input, and how much work it takes on at once.
 /// What the server says about itself is the session's business (see `RPCSession`).
-public struct ConnectionConfiguration: Sendable {
+package struct ConnectionConfiguration: Sendable {
     /// `auto` follows the client's first byte; replies always use the input's framing.
-    public var framing: Framing
+    package var framing: Framing
     /// Largest message accepted; larger ones are skipped and answered with -32600.
-    public var maxMessageBytes: Int
-    public var maxHeaderLineBytes: Int
-    public var maxHeaderBytes: Int
+    package var maxMessageBytes: Int
+    package var maxHeaderLineBytes: Int
+    package var maxHeaderBytes: Int
     /// Nesting and duplicate-key limits applied to every incoming message.
-    public var parseOptions: JSONParseOptions
+    package var parseOptions: JSONParseOptions
     /// Most requests at work at once (see `defaultMaxInFlight`); at the limit, each new
     /// request that needs work is answered at once with -32802 instead of being started.
-    public var maxInFlight: Int
+    package var maxInFlight: Int
 
     /// 16 MiB: far above any real request (the largest, a key list, is kilobytes), yet a
     /// bound on what one message may make us buffer. The one source of this default.
-    public static let defaultMaxMessageBytes = 16 << 20
+    package static let defaultMaxMessageBytes = 16 << 20
 
     /// 1024: far above what an editor or script keeps outstanding (tens), and above the
     /// 500 upstream requests a minute the API allows, so reaching it means upstream is
     /// minutes behind; yet small enough that the work it holds (a task, its params and
     /// its place in the rate limiter's queue, a few kB each) stays within a few MB.
-    public static let defaultMaxInFlight = 1024
+    package static let defaultMaxInFlight = 1024
 
-    public init(
+    package init(
         framing: Framing = .auto,
         maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
         maxHeaderLineBytes: Int = 8 << 10,

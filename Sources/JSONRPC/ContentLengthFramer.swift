@@ -7,8 +7,8 @@
 /// unusable header the framer scans forward for the next `Content-Length:` text and
 /// resumes there, so one bad frame does not take the connection down. A header line that
 /// starts with `{` or `[` (an NDJSON message sent into an LSP stream) is such a header.
-public struct ContentLengthFramer: MessageFramer, Sendable {
-    public let limits: FramingLimits
+package struct ContentLengthFramer: MessageFramer, Sendable {
+    package let limits: FramingLimits
 
     private enum State: Sendable {
         /// Reading header lines.
@@ -30,13 +30,13 @@ public struct ContentLengthFramer: MessageFramer, Sendable {
     /// A body split across chunks.
     private var body: [UInt8] = []
 
-    public init(limits: FramingLimits = .default) {
+    package init(limits: FramingLimits = .default) {
         self.limits = limits
         line.reserveCapacity(64)
     }
 
     /// True while a message is partly read, e.g. when input ends mid-frame.
-    public var isInsideMessage: Bool {
+    package var isInsideMessage: Bool {
         switch state {
         case .header: return !line.isEmpty || headerLineCount > 0
         case .body, .skipping: return true
@@ -44,7 +44,7 @@ public struct ContentLengthFramer: MessageFramer, Sendable {
         }
     }
 
-    public mutating func feed(
+    package mutating func feed(
         _ chunk: UnsafeRawBufferPointer,
         onMessage: (UnsafeRawBufferPointer) -> Void,
         onError: (FramingError) -> Void

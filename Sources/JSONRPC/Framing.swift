@@ -3,14 +3,14 @@
 /// `lsp` is the Language Server Protocol base protocol (`Content-Length` headers),
 /// `ndjson` is one JSON text per line. `auto` picks one from the first non-whitespace
 /// byte of input, so both kinds of client work without configuration.
-public enum Framing: String, Sendable, Hashable, CaseIterable {
+package enum Framing: String, Sendable, Hashable, CaseIterable {
     case auto
     case lsp
     case ndjson
 
     /// The framing implied by the first non-whitespace input byte: a JSON text starts
     /// with `{` or `[`, anything else must be a header. `nil` for whitespace.
-    public static func detect(firstByte byte: UInt8) -> Framing? {
+    package static func detect(firstByte byte: UInt8) -> Framing? {
         switch byte {
         case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): return nil
         case UInt8(ascii: "{"), UInt8(ascii: "["): return .ndjson
@@ -20,15 +20,15 @@ public enum Framing: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Size limits that keep a hostile or broken peer from exhausting memory.
-public struct FramingLimits: Sendable, Equatable {
+package struct FramingLimits: Sendable, Equatable {
     /// Largest body (LSP) or line (NDJSON) accepted; larger ones are skipped unbuffered.
-    public var maxMessageBytes: Int
+    package var maxMessageBytes: Int
     /// Longest single header line, CRLF excluded.
-    public var maxHeaderLineBytes: Int
+    package var maxHeaderLineBytes: Int
     /// Longest header block, all lines together.
-    public var maxHeaderBytes: Int
+    package var maxHeaderBytes: Int
 
-    public init(
+    package init(
         maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
         maxHeaderLineBytes: Int = 8 << 10,
         maxHeaderBytes: Int = 64 << 10
@@ -38,7 +38,7 @@ public struct FramingLimits: Sendable, Equatable {
         self.maxHeaderBytes = maxHeaderBytes
     }
 
-    public static let `default` = FramingLimits()
+    package static let `default` = FramingLimits()
 }
 
 /// Wraps one message body for the wire: LSP gets a `Content-Length` header, NDJSON a

@@ -1,6 +1,6 @@
 /// A problem in the byte stream itself, found before any JSON is parsed. The framer
 /// reports it and carries on with the next message it can find.
-public enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A message larger than the limit. Its bytes were skipped, never buffered.
     /// `declaredLength` is the `Content-Length` for LSP, `nil` for an NDJSON line.
     case oversized(declaredLength: Int?, limit: Int)
@@ -9,7 +9,7 @@ public enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An LSP header line or block longer than the limit.
     case headerTooLong(limit: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .oversized(let declared?, let limit):
             return "the message is \(declared) bytes long, more than the limit of \(limit) bytes; it was skipped"

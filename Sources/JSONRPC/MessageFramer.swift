@@ -2,7 +2,7 @@
 ///
 /// Framers are plain state machines: they see only the bytes they are fed, in whatever
 /// chunks the transport happened to read, and never block or own a file descriptor.
-public protocol MessageFramer {
+package protocol MessageFramer {
     /// Consumes `chunk`, calling `onMessage` for each complete body and `onError` for
     /// each framing problem, in stream order. A body pointer is valid only during the
     /// call (it may point straight into `chunk`, avoiding a copy).
@@ -13,14 +13,14 @@ public protocol MessageFramer {
 }
 
 /// A framer's finding, with the body copied out; handy for tests and tools.
-public enum FramerEvent: Sendable, Equatable {
+package enum FramerEvent: Sendable, Equatable {
     case message([UInt8])
     case error(FramingError)
 }
 
 extension MessageFramer {
     /// Feeds `bytes` and returns what was found, in order.
-    public mutating func feed(_ bytes: some Collection<UInt8>) -> [FramerEvent] {
+    package mutating func feed(_ bytes: some Collection<UInt8>) -> [FramerEvent] {
         var events: [FramerEvent] = []
         let array = Array(bytes)
         array.withUnsafeBytes { chunk in

@@ -2,19 +2,19 @@ import JanssonJSON
 
 /// Serves one request. Throw `RPCError` for a protocol error the client should see;
 /// any other error becomes a generic -32603, so internal details never leak.
-public typealias RPCMethodHandler = @Sendable (_ params: JSON?, _ context: RequestContext) async throws -> RPCResult
+package typealias RPCMethodHandler = @Sendable (_ params: JSON?, _ context: RequestContext) async throws -> RPCResult
 
 /// Answers a request on the spot when it can, without starting a task: returns the
 /// result, throws like a handler, or returns `nil` to fall through to the async handler.
 /// It runs on the reader thread, so it must never block; a cache lookup is its job.
-public typealias RPCImmediateHandler = @Sendable (_ params: JSON?) throws -> RPCResult?
+package typealias RPCImmediateHandler = @Sendable (_ params: JSON?) throws -> RPCResult?
 
 /// Handles one notification. It cannot fail visibly: notifications are never answered.
-public typealias RPCNotificationHandler = @Sendable (_ params: JSON?) async -> Void
+package typealias RPCNotificationHandler = @Sendable (_ params: JSON?) async -> Void
 
 /// The methods a connection serves, by name. The lifecycle methods and the session's
 /// built-ins (see `RPCSession`) are the session's business, not the table's.
-public struct MethodTable: Sendable {
+package struct MethodTable: Sendable {
     /// A registered request method.
     enum RequestMethod: Sendable {
         /// A session's built-in: answered inline, never waits, never refused.
@@ -26,25 +26,25 @@ public struct MethodTable: Sendable {
     private(set) var requests: [String: RequestMethod] = [:]
     private(set) var notifications: [String: RPCNotificationHandler] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Registers a request handler, replacing any earlier one of the same name. A
     /// notification naming this method runs the handler too, and its outcome is dropped.
-    public mutating func register(_ method: String, handler: @escaping RPCMethodHandler) {
+    package mutating func register(_ method: String, handler: @escaping RPCMethodHandler) {
         requests[method] = .handler(immediate: nil, handler)
     }
 
     /// Registers a request handler with a synchronous fast path. The connection tries
     /// `immediate` first and answers inline, with no task, when it returns a result; it
     /// starts `handler` only when `immediate` returns `nil`. Both must agree on the result.
-    public mutating func register(
+    package mutating func register(
         _ method: String, immediate: @escaping RPCImmediateHandler, handler: @escaping RPCMethodHandler
     ) {
         requests[method] = .handler(immediate: immediate, handler)
     }
 
     /// Registers a notification handler, replacing any earlier one of the same name.
-    public mutating func registerNotification(_ method: String, handler: @escaping RPCNotificationHandler) {
+    package mutating func registerNotification(_ method: String, handler: @escaping RPCNotificationHandler) {
         notifications[method] = handler
     }
 

@@ -5,8 +5,8 @@
 /// discarded as it streams past, never buffered. The limit applies to the line without
 /// its surrounding blanks however the line was split into reads, so the same stream is
 /// accepted or refused the same way whatever the pipe delivers at a time.
-public struct NDJSONFramer: MessageFramer, Sendable {
-    public let limits: FramingLimits
+package struct NDJSONFramer: MessageFramer, Sendable {
+    package let limits: FramingLimits
 
     /// The start of a line whose end has not arrived yet, without its leading blanks.
     private var pending: [UInt8] = []
@@ -16,14 +16,14 @@ public struct NDJSONFramer: MessageFramer, Sendable {
     /// good if nothing but blanks comes before its end.
     private var droppedTrailingBlanks = false
 
-    public init(limits: FramingLimits = .default) {
+    package init(limits: FramingLimits = .default) {
         self.limits = limits
     }
 
     /// True while a line is partly read, e.g. when input ends without a final newline.
-    public var isInsideMessage: Bool { !pending.isEmpty || discarding }
+    package var isInsideMessage: Bool { !pending.isEmpty || discarding }
 
-    public mutating func feed(
+    package mutating func feed(
         _ chunk: UnsafeRawBufferPointer,
         onMessage: (UnsafeRawBufferPointer) -> Void,
         onError: (FramingError) -> Void

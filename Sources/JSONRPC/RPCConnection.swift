@@ -17,7 +17,7 @@ import Synchronization
 /// moment it is read, ahead of queued work. Work in flight is capped
 /// (`ConnectionConfiguration.maxInFlight`): a request that would start a task at the cap is
 /// answered at once with -32802, so memory stays bounded whatever the client sends.
-public final class RPCConnection: Sendable {
+package final class RPCConnection: Sendable {
     /// The reader thread's state. Only `receive` (one thread) and `finishInput` (after the
     /// input has closed) touch it, so the lock is never contended; it exists because Swift 6
     /// cannot express "owned by whichever thread calls `receive`" for a `Sendable` class.
@@ -33,7 +33,7 @@ public final class RPCConnection: Sendable {
         var dispatcher: RequestDispatcher
     }
 
-    public init(
+    package init(
         configuration: ConnectionConfiguration,
         session: any RPCSession,
         methods: MethodTable,
@@ -57,12 +57,12 @@ public final class RPCConnection: Sendable {
 
     /// The framing replies use: the configured one, or in `auto` mode the one detected
     /// from the input; `nil` while `auto` has seen no input yet.
-    public var framing: Framing? { outbox.framing.decided }
+    package var framing: Framing? { outbox.framing.decided }
 
     /// Parses and dispatches everything in `bytes`. Call from one reader thread only. It
     /// runs handlers up to their first suspension, never waits for one to finish, and
     /// must not be re-entered from a handler.
-    public func receive(_ bytes: UnsafeRawBufferPointer) {
+    package func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !inputClosed.load(ordering: .relaxed) else { return }
         reader.withLock { reader in
             reader.decoder.feed(bytes, to: &reader.dispatcher)
@@ -70,14 +70,14 @@ public final class RPCConnection: Sendable {
     }
 
     /// Convenience for callers holding an array.
-    public func receive(_ bytes: [UInt8]) {
+    package func receive(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { receive($0) }
     }
 
     /// The input reached end of file: waits up to `timeout` for running work to finish,
     /// then cancels whatever is left (giving each request the session's cancelled answer)
     /// and returns.
-    public func finishInput(timeout: Duration) async {
+    package func finishInput(timeout: Duration) async {
         inputClosed.store(true, ordering: .relaxed)
         if reader.withLock({ $0.decoder.isInsideMessage }) {
             logger.debug("The input ended in the middle of a message; the partial message was dropped")
@@ -89,7 +89,7 @@ public final class RPCConnection: Sendable {
     }
 
     /// Sends a server-initiated notification, e.g. from background polling.
-    public func notify(_ method: String, params: JSON) {
+    package func notify(_ method: String, params: JSON) {
         outbox.notify(method, params: params)
     }
 

@@ -4,12 +4,12 @@ import JanssonJSON
 ///
 /// Messages are meant for a person reading an editor's output pane, so the factory
 /// functions put the detail into the message rather than only into `data`.
-public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: Int
-    public var message: String
-    public var data: JSON?
+package struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var code: Int
+    package var message: String
+    package var data: JSON?
 
-    public init(code: Int, message: String, data: JSON? = nil) {
+    package init(code: Int, message: String, data: JSON? = nil) {
         self.code = code
         self.message = message
         self.data = data
@@ -17,34 +17,34 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The standard codes of JSON-RPC 2.0 plus LSP's request-cancelled and
     /// server-cancelled codes.
-    public enum Code {
-        public static let parseError = -32700
-        public static let invalidRequest = -32600
-        public static let methodNotFound = -32601
-        public static let invalidParams = -32602
-        public static let internalError = -32603
-        public static let requestCancelled = -32800
+    package enum Code {
+        package static let parseError = -32700
+        package static let invalidRequest = -32600
+        package static let methodNotFound = -32601
+        package static let invalidParams = -32602
+        package static let internalError = -32603
+        package static let requestCancelled = -32800
         /// LSP's ServerCancelled; here it means "busy: retry later".
-        public static let serverCancelled = -32802
+        package static let serverCancelled = -32802
     }
 
     /// The input was not valid JSON (or not a readable frame); answered with id null.
-    public static func parseError(_ detail: String) -> RPCError {
+    package static func parseError(_ detail: String) -> RPCError {
         RPCError(code: Code.parseError, message: "Parse error: \(detail)")
     }
 
     /// The JSON was valid but is not a JSON-RPC request, or is not allowed right now.
-    public static func invalidRequest(_ detail: String) -> RPCError {
+    package static func invalidRequest(_ detail: String) -> RPCError {
         RPCError(code: Code.invalidRequest, message: "Invalid request: \(detail)")
     }
 
-    public static func methodNotFound(_ method: String) -> RPCError {
+    package static func methodNotFound(_ method: String) -> RPCError {
         RPCError(code: Code.methodNotFound, message: "Method not found: '\(method)'")
     }
 
     /// A parameter is missing or has the wrong shape. `data` carries `{"field", "reason"}`
     /// so that a program can point at the offending field.
-    public static func invalidParams(field: String, reason: String) -> RPCError {
+    package static func invalidParams(field: String, reason: String) -> RPCError {
         RPCError(
             code: Code.invalidParams,
             message: "Invalid params: '\(field)' \(reason)",
@@ -52,16 +52,16 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Something failed inside the server. Keep `detail` generic: it must never carry secrets.
-    public static func internalError(_ detail: String) -> RPCError {
+    package static func internalError(_ detail: String) -> RPCError {
         RPCError(code: Code.internalError, message: "Internal error: \(detail)")
     }
 
     /// The only response a cancelled request ever gets.
-    public static let requestCancelled = RPCError(code: Code.requestCancelled, message: "Request cancelled")
+    package static let requestCancelled = RPCError(code: Code.requestCancelled, message: "Request cancelled")
 
     /// The answer to a request that arrived while `limit` requests were already in
     /// flight: the server did not start it, and the same request may simply be sent again.
-    public static func serverBusy(limit: Int) -> RPCError {
+    package static func serverBusy(limit: Int) -> RPCError {
         RPCError(
             code: Code.serverCancelled,
             message: "Server busy: \(limit) requests are already in flight (the --max-in-flight limit), "
@@ -69,19 +69,19 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The error object as it appears in a response.
-    public var json: JSON {
+    package var json: JSON {
         var object: JSONObject = ["code": .int(Int64(code)), "message": .string(message)]
         if let data { object["data"] = data }
         return .object(object)
     }
 
     /// Reads an error object; `nil` unless it has an integer `code` and a string `message`.
-    public init?(json: JSON) {
+    package init?(json: JSON) {
         guard let code = json["code"]?.intValue, let message = json["message"]?.stringValue,
             let exact = Int(exactly: code)
         else { return nil }
         self.init(code: exact, message: message, data: json["data"])
     }
 
-    public var description: String { "\(message) (\(code))" }
+    package var description: String { "\(message) (\(code))" }
 }

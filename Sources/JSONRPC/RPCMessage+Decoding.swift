@@ -2,16 +2,16 @@ import JanssonJSON
 
 /// Why a JSON value is not a valid JSON-RPC 2.0 message, with the id to answer with:
 /// the message's own id when it could be read as a valid id, else null.
-public struct MessageDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var id: RequestID
-    public var error: RPCError
+package struct MessageDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var id: RequestID
+    package var error: RPCError
 
-    public init(id: RequestID, error: RPCError) {
+    package init(id: RequestID, error: RPCError) {
         self.id = id
         self.error = error
     }
 
-    public var description: String { error.description }
+    package var description: String { error.description }
 }
 
 extension RPCMessage {
@@ -19,7 +19,7 @@ extension RPCMessage {
     /// string, `"params"` an object or array when present, and `"id"` a string, an
     /// integer or null. A message with an `"id"` member (even null) is a request; one
     /// without is a notification. Unknown extra members are ignored.
-    public init(decoding json: JSON) throws(MessageDecodingError) {
+    package init(decoding json: JSON) throws(MessageDecodingError) {
         guard case .object(let object) = json else {
             throw MessageDecodingError(
                 id: .null,

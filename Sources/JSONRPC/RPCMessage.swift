@@ -1,13 +1,13 @@
 import JanssonJSON
 
 /// A call that expects exactly one response, echoing `id`.
-public struct RPCRequest: Sendable, Equatable {
-    public var id: RequestID
-    public var method: String
+package struct RPCRequest: Sendable, Equatable {
+    package var id: RequestID
+    package var method: String
     /// An object or an array when present.
-    public var params: JSON?
+    package var params: JSON?
 
-    public init(id: RequestID, method: String, params: JSON? = nil) {
+    package init(id: RequestID, method: String, params: JSON? = nil) {
         self.id = id
         self.method = method
         self.params = params
@@ -15,35 +15,35 @@ public struct RPCRequest: Sendable, Equatable {
 }
 
 /// A call without an id: it is never answered, not even when it fails.
-public struct RPCNotification: Sendable, Equatable {
-    public var method: String
-    public var params: JSON?
+package struct RPCNotification: Sendable, Equatable {
+    package var method: String
+    package var params: JSON?
 
-    public init(method: String, params: JSON? = nil) {
+    package init(method: String, params: JSON? = nil) {
         self.method = method
         self.params = params
     }
 }
 
 /// The answer to a request: a result or an error, never both.
-public struct RPCResponse: Sendable, Equatable {
-    public var id: RequestID
-    public var outcome: Result<JSON, RPCError>
+package struct RPCResponse: Sendable, Equatable {
+    package var id: RequestID
+    package var outcome: Result<JSON, RPCError>
 
-    public init(id: RequestID, outcome: Result<JSON, RPCError>) {
+    package init(id: RequestID, outcome: Result<JSON, RPCError>) {
         self.id = id
         self.outcome = outcome
     }
 }
 
 /// One JSON-RPC 2.0 message, as read from or written to the wire.
-public enum RPCMessage: Sendable, Equatable {
+package enum RPCMessage: Sendable, Equatable {
     case request(RPCRequest)
     case notification(RPCNotification)
     case response(RPCResponse)
 
     /// The message as a JSON value, members in the conventional order.
-    public var json: JSON {
+    package var json: JSON {
         var object: JSONObject = ["jsonrpc": "2.0"]
         switch self {
         case .request(let request):

@@ -1,7 +1,7 @@
 import JanssonJSON
 
 /// What a method handler returns.
-public enum RPCResult: Sendable {
+package enum RPCResult: Sendable {
     /// A value to serialise as the response's `result`.
     case json(JSON)
     /// A result already produced by `JSON.serialized()`, spliced into the response

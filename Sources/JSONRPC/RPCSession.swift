@@ -4,7 +4,7 @@ import JanssonJSON
 /// `initialize` is answered, which methods each lifecycle state admits, how cancellation is
 /// spelled and answered, and the methods every session answers itself. The connection
 /// knows none of these rules; it only carries them out.
-public protocol RPCSession: Sendable {
+package protocol RPCSession: Sendable {
     /// A fresh lifecycle for one connection. It lives on the reader thread, so it is a
     /// plain value that needs no lock.
     func makeLifecycle() -> any SessionLifecycle
@@ -34,22 +34,22 @@ public protocol RPCSession: Sendable {
 }
 
 /// Answers a built-in request on the reader thread. It must not block.
-public typealias RPCBuiltInHandler = @Sendable (_ params: JSON?) throws -> RPCResult
+package typealias RPCBuiltInHandler = @Sendable (_ params: JSON?) throws -> RPCResult
 
 /// The method of a session's cancel notification and the params member that names the
 /// request: `{id}` for LSP, `notifications/cancelled {requestId}` for MCP.
-public struct CancelNotification: Sendable, Equatable {
-    public var method: String
-    public var idMember: String
+package struct CancelNotification: Sendable, Equatable {
+    package var method: String
+    package var idMember: String
 
-    public init(method: String, idMember: String) {
+    package init(method: String, idMember: String) {
         self.method = method
         self.idMember = idMember
     }
 }
 
 /// Why a running request is being answered as cancelled.
-public enum CancellationCause: Sendable, Equatable {
+package enum CancellationCause: Sendable, Equatable {
     /// The client sent the session's cancel notification.
     case client
     /// The input closed and the drain timed out; `committed` work may still take effect upstream.

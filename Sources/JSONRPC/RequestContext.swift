@@ -1,10 +1,10 @@
 import JanssonJSON
 
 /// What a handler knows about the call it is serving, and its way to talk back early.
-public struct RequestContext: Sendable {
+package struct RequestContext: Sendable {
     /// The request id; `nil` when the call is a notification (no response will be sent).
-    public let id: RequestID?
-    public let method: String
+    package let id: RequestID?
+    package let method: String
     private let emitter: Emitter
     private let answerGuard: AnswerGuard?
 
@@ -16,7 +16,7 @@ public struct RequestContext: Sendable {
 
     /// A context detached from any connection, for calling a handler directly (e.g. in
     /// tests); `notify` hands notifications to `notify`.
-    public init(id: RequestID?, method: String, notify: @escaping @Sendable (String, JSON) -> Void = { _, _ in }) {
+    package init(id: RequestID?, method: String, notify: @escaping @Sendable (String, JSON) -> Void = { _, _ in }) {
         self.id = id
         self.method = method
         self.emitter = .closure(notify)
@@ -31,7 +31,7 @@ public struct RequestContext: Sendable {
     }
 
     /// Enqueues a notification frame now, so it is written before this request's response.
-    public func notify(_ method: String, params: JSON) {
+    package func notify(_ method: String, params: JSON) {
         switch emitter {
         case .outbox(let outbox): outbox.notify(method, params: params)
         case .closure(let emit): emit(method, params)
@@ -41,7 +41,7 @@ public struct RequestContext: Sendable {
     /// True once the client cancelled this request (or the input closed while it ran).
     /// The client has then already been given the session's cancelled answer; any result
     /// is discarded.
-    public var isCancelled: Bool {
+    package var isCancelled: Bool {
         answerGuard?.isCancelled ?? Task.isCancelled
     }
 
@@ -51,7 +51,7 @@ public struct RequestContext: Sendable {
     /// the handler's own result is the one response. Returns false when the request was
     /// cancelled before this call: the client has its cancelled answer already, so the
     /// handler must not start the work.
-    public func commitToCompletion() -> Bool {
+    package func commitToCompletion() -> Bool {
         guard let answerGuard else { return !Task.isCancelled }
         return answerGuard.commit()
     }

@@ -5,14 +5,14 @@ import JanssonJSON
 /// JSON-RPC allows a string, a number or null; we accept integers only (a real-number
 /// id cannot be echoed reliably and the spec discourages it). `null` is a real id:
 /// `"id": null` makes a request, while a missing id makes a notification.
-public enum RequestID: Sendable, Hashable, CustomStringConvertible {
+package enum RequestID: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     case number(Int64)
     case null
 
     /// Reads an id from its JSON form; `nil` when the value cannot be an id
     /// (a real number, boolean, array or object).
-    public init?(json: JSON) {
+    package init?(json: JSON) {
         switch json {
         case .string(let value): self = .string(value)
         case .int(let value): self = .number(value)
@@ -21,7 +21,7 @@ public enum RequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var json: JSON {
+    package var json: JSON {
         switch self {
         case .string(let value): return .string(value)
         case .number(let value): return .int(value)
@@ -30,7 +30,7 @@ public enum RequestID: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The id as compact JSON text, ready to splice into a response envelope.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         switch self {
         case .number(let value): return Array(String(value).utf8)
         case .null: return Array("null".utf8)
@@ -40,7 +40,7 @@ public enum RequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .string(let value): return "\"\(value)\""
         case .number(let value): return String(value)

@@ -1,6 +1,6 @@
 /// A session's lifecycle rules as a pure state machine: told each incoming method in order,
 /// it decides what the connection does with it. No tasks, no I/O, so it is tested alone.
-public protocol SessionLifecycle: Sendable {
+package protocol SessionLifecycle: Sendable {
     /// Decides about a request, and advances the state.
     mutating func admit(request method: String) -> RequestAdmission
     /// Decides about a notification other than the session's cancel notification (which
@@ -9,7 +9,7 @@ public protocol SessionLifecycle: Sendable {
 }
 
 /// What the lifecycle decided about one request.
-public enum RequestAdmission: Sendable, Equatable {
+package enum RequestAdmission: Sendable, Equatable {
     /// Serve it: a built-in method, or the method table.
     case proceed
     /// Answer with this error and do nothing else.
@@ -21,7 +21,7 @@ public enum RequestAdmission: Sendable, Equatable {
 }
 
 /// What the lifecycle decided about one notification.
-public enum NotificationAdmission: Sendable, Equatable {
+package enum NotificationAdmission: Sendable, Equatable {
     /// Hand it to the method table.
     case proceed
     /// Call the session's `exit` with this code.

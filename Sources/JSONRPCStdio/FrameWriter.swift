@@ -24,18 +24,18 @@ import Musl
 /// `@unchecked Sendable` is safe here: `state`, the one mutable field, is read and written
 /// only while holding `condition`, and only the thread that the state handed a write to
 /// touches the descriptor, until it reports the outcome back.
-public final class FrameWriter: FrameSink, @unchecked Sendable {
+package final class FrameWriter: FrameSink, @unchecked Sendable {
     private let descriptor: Int32
     private let condition = NSCondition()
     private var state: FrameWriterState
     /// Bytes a cork may hold back: a pipe buffer's worth.
-    public static let corkLimit = 64 << 10
+    package static let corkLimit = 64 << 10
     private let onBrokenPipe: @Sendable () -> Void
 
     /// - Parameters:
     ///   - highWaterMark: queued bytes above which `waitForCapacity()` blocks the reader.
     ///   - onBrokenPipe: called once when the reader of our output has gone away.
-    public init(descriptor: Int32, highWaterMark: Int = 256 << 10, onBrokenPipe: @escaping @Sendable () -> Void) {
+    package init(descriptor: Int32, highWaterMark: Int = 256 << 10, onBrokenPipe: @escaping @Sendable () -> Void) {
         self.descriptor = descriptor
         self.onBrokenPipe = onBrokenPipe
         // Terminals and files stay blocking and are written only by the backlog thread.
@@ -48,7 +48,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
         thread.start()
     }
 
-    public func write(_ frame: [UInt8]) {
+    package func write(_ frame: [UInt8]) {
         condition.lock()
         defer { condition.unlock() }
         perform(state.enqueue(frame))
@@ -57,20 +57,20 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
     /// Holds frames back until the matching `uncork()`, so that everything produced while
     /// handling one chunk of input is written together; once `corkLimit` bytes are held
     /// they go out anyway, so a cork never costs memory.
-    public func cork() {
+    package func cork() {
         condition.lock()
         state.cork()
         condition.unlock()
     }
 
-    public func uncork() {
+    package func uncork() {
         condition.lock()
         defer { condition.unlock() }
         perform(state.uncork())
     }
 
     /// Bytes waiting to be written.
-    public var backlog: Int {
+    package var backlog: Int {
         condition.lock()
         defer { condition.unlock() }
         return state.queuedBytes
@@ -78,7 +78,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
 
     /// Blocks the calling thread while more than the high-water mark is queued, so a
     /// client that stops reading stops the server from reading more work.
-    public func waitForCapacity() {
+    package func waitForCapacity() {
         condition.lock()
         defer { condition.unlock() }
         while state.mustWaitForCapacity {
@@ -90,7 +90,7 @@ public final class FrameWriter: FrameSink, @unchecked Sendable {
 
     /// Writes everything queued, then stops the thread. Returns false if the deadline passed first.
     @discardableResult
-    public func flushAndClose(deadline: Date = .distantFuture) -> Bool {
+    package func flushAndClose(deadline: Date = .distantFuture) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         state.close()

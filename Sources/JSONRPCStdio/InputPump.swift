@@ -13,12 +13,12 @@ import Musl
 /// at most `sliceSize`, and before each slice the pump asks `waitForCapacity` to return.
 /// That is how a backed-up writer slows the reader down: one 64 KiB read of small
 /// pipelined requests would otherwise produce megabytes of answers before anyone checked.
-public final class InputPump: Sendable {
+package final class InputPump: Sendable {
     private let descriptor: Int32
     private let chunkSize: Int
     private let sliceSize: Int
 
-    public init(descriptor: Int32 = STDIN_FILENO, chunkSize: Int = 64 << 10, sliceSize: Int = 4 << 10) {
+    package init(descriptor: Int32 = STDIN_FILENO, chunkSize: Int = 64 << 10, sliceSize: Int = 4 << 10) {
         precondition(chunkSize > 0 && sliceSize > 0, "InputPump needs positive chunk and slice sizes")
         self.descriptor = descriptor
         self.chunkSize = chunkSize
@@ -30,7 +30,7 @@ public final class InputPump: Sendable {
     ///   - waitForCapacity: blocks while the output side is backed up.
     ///   - consume: called with each chunk, on the reading thread, in order.
     ///   - onEnd: called once at end of input (or a read error), on the reading thread.
-    public func start(
+    package func start(
         waitForCapacity: @escaping @Sendable () -> Void,
         consume: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
         onEnd: @escaping @Sendable () -> Void

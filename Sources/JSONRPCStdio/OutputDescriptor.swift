@@ -6,9 +6,9 @@ import Musl
 
 /// Whole-buffer writes that report failure instead of trapping (`FileHandle.write` traps),
 /// for the few outputs that are not frames: `--help`, a one-shot call's result.
-public enum OutputDescriptor {
+package enum OutputDescriptor {
     /// Writes all of `bytes`, retrying on EINTR and short writes; returns 0 or the errno.
-    public static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32 {
+    package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32 {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
@@ -23,8 +23,8 @@ public enum OutputDescriptor {
 }
 
 /// Plain writes to fd 2 for the few messages printed before (or instead of) logging.
-public enum StandardError {
-    public static func write(_ text: String) {
+package enum StandardError {
+    package static func write(_ text: String) {
         _ = OutputDescriptor.writeAll(STDERR_FILENO, Array(text.utf8))
     }
 }

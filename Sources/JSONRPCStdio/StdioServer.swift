@@ -20,14 +20,14 @@ import Logging
 ///
 /// Not `Sendable`: it belongs to the function that serves; what other threads need is
 /// `termination`.
-public final class StdioServer {
+package final class StdioServer {
     /// How long in-flight requests may take to finish after end of input or a draining signal.
-    public static let drainTimeout = Duration.seconds(10)
+    package static let drainTimeout = Duration.seconds(10)
     /// How long buffered output may take to reach the reader once the server stops.
     static let flushTimeout: TimeInterval = 5
 
     /// Where every reason to stop is requested, from any thread.
-    public let termination: Termination
+    package let termination: Termination
     private let identity: String
     private let details: [(name: String, value: String)]
     private let logger: Logger
@@ -38,7 +38,7 @@ public final class StdioServer {
     /// - Parameters:
     ///   - name, version: how the status line and the start-up log introduce the server.
     ///   - details: further facts for both, such as `("upstream", "http")`; never a secret.
-    public init(name: String, version: String, details: [(name: String, value: String)] = [], logger: Logger) {
+    package init(name: String, version: String, details: [(name: String, value: String)] = [], logger: Logger) {
         let termination = Termination()
         let status = StatusLine()
         self.termination = termination
@@ -53,7 +53,7 @@ public final class StdioServer {
 
     /// Points fd 1 at stderr and returns the writer for the real stdout; a reader that goes
     /// away stops the server with `.outputClosed`.
-    public func takeOverStandardOutput() throws -> FrameWriter {
+    package func takeOverStandardOutput() throws -> FrameWriter {
         let protocolOutput = try StandardStreams.takeOverStandardOutput()
         let termination = termination
         return FrameWriter(descriptor: protocolOutput) { termination.request(.outputClosed) }
@@ -61,7 +61,7 @@ public final class StdioServer {
 
     /// Reads stdin into `connection` until the first reason to stop, then drains or flushes
     /// as that reason allows. Returns the exit status: the `exit` notification's, else 0.
-    public func serve(_ connection: some StdioConnection, writer: FrameWriter) async -> Int32 {
+    package func serve(_ connection: some StdioConnection, writer: FrameWriter) async -> Int32 {
         let identity = identity
         let details = details.map { ", \($0.name) \($0.value)" }.joined()
         status.describe {

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Why a stdio server is stopping.
-public enum TerminationReason: Sendable, Equatable {
+package enum TerminationReason: Sendable, Equatable {
     /// The `exit` notification, with the status LSP prescribes.
     case exitNotification(Int32)
     /// stdin reached its end.
@@ -16,22 +16,22 @@ public enum TerminationReason: Sendable, Equatable {
 
 /// Collects the first reason to stop from whichever thread notices it: the reader, the
 /// writer, a signal handler, the parent watch or the session's `exit` notification.
-public final class Termination: Sendable {
+package final class Termination: Sendable {
     private let stream: AsyncStream<TerminationReason>
     private let continuation: AsyncStream<TerminationReason>.Continuation
     private let parentWatch = Mutex<Task<Void, Never>?>(nil)
 
-    public init() {
+    package init() {
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(8))
     }
 
-    public func request(_ reason: TerminationReason) {
+    package func request(_ reason: TerminationReason) {
         continuation.yield(reason)
     }
 
     /// Requests `.parentExited` once `processID` is gone (see `ParentProcessMonitor`), so the
     /// server never outlives the editor that started it. A later call replaces the watch.
-    public func watchParent(processID: Int32) {
+    package func watchParent(processID: Int32) {
         let continuation = continuation
         let watch = ParentProcessMonitor(processID: processID).watch { continuation.yield(.parentExited) }
         parentWatch.withLock { current in

@@ -3,39 +3,39 @@
 /// Order is kept so that what we serialise reads the way it was built; equality
 /// ignores order, as JSON does. Lookups are linear, which is the fast choice for the
 /// small objects a protocol exchanges.
-public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+package struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     /// One member of an object.
-    public struct Member: Sendable, Equatable {
-        public var key: String
-        public var value: JSON
+    package struct Member: Sendable, Equatable {
+        package var key: String
+        package var value: JSON
     }
 
-    public private(set) var members: [Member]
+    package private(set) var members: [Member]
 
-    public init() { members = [] }
+    package init() { members = [] }
 
     /// An empty object with room for `capacity` members.
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         members = []
         members.reserveCapacity(capacity)
     }
 
-    public init(_ pairs: some Sequence<(String, JSON)>) {
+    package init(_ pairs: some Sequence<(String, JSON)>) {
         members = []
         for (key, value) in pairs { self[key] = value }
     }
 
-    public init(dictionaryLiteral elements: (String, JSON)...) {
+    package init(dictionaryLiteral elements: (String, JSON)...) {
         self.init(elements)
     }
 
-    public var count: Int { members.count }
-    public var isEmpty: Bool { members.isEmpty }
-    public var keys: [String] { members.map(\.key) }
+    package var count: Int { members.count }
+    package var isEmpty: Bool { members.isEmpty }
+    package var keys: [String] { members.map(\.key) }
 
     /// The value for `key`; setting `nil` removes the member, setting a value for an
     /// existing key replaces it in place.
-    public subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         get {
             for member in members where member.key == key { return member.value }
             return nil
@@ -55,11 +55,11 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         members.append(Member(key: key, value: value))
     }
 
-    public func makeIterator() -> some IteratorProtocol<(key: String, value: JSON)> {
+    package func makeIterator() -> some IteratorProtocol<(key: String, value: JSON)> {
         members.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
         return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
     }

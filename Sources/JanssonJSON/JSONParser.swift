@@ -1,37 +1,37 @@
 import CJansson
 
 /// Why a text could not be parsed as JSON, with the position Jansson reported.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public var line: Int
-    public var column: Int
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package var line: Int
+    package var column: Int
     /// Byte offset into the input.
-    public var position: Int
+    package var position: Int
 
-    public var description: String {
+    package var description: String {
         line > 0 ? "\(message) (line \(line), column \(column))" : message
     }
 }
 
 /// Limits applied while parsing, so hostile input is an error rather than a crash.
-public struct JSONParseOptions: Sendable {
+package struct JSONParseOptions: Sendable {
     /// Deepest nesting of arrays and objects accepted. Jansson stops at 2048 on its own;
     /// we stop well before, so converting to Swift values never recurses deeply.
-    public var maxDepth: Int
+    package var maxDepth: Int
     /// Reject objects that name the same key twice, instead of keeping the last.
-    public var rejectDuplicateKeys: Bool
+    package var rejectDuplicateKeys: Bool
 
-    public init(maxDepth: Int = 256, rejectDuplicateKeys: Bool = false) {
+    package init(maxDepth: Int = 256, rejectDuplicateKeys: Bool = false) {
         self.maxDepth = maxDepth
         self.rejectDuplicateKeys = rejectDuplicateKeys
     }
 
-    public static let `default` = JSONParseOptions()
+    package static let `default` = JSONParseOptions()
 }
 
 extension JSON {
     /// Parses one JSON text (any value, not only objects and arrays) from UTF-8 bytes.
-    public static func parse(
+    package static func parse(
         _ bytes: UnsafeRawBufferPointer, options: JSONParseOptions = .default
     ) throws(JSONParseError) -> JSON {
         var error = json_error_t()
@@ -53,7 +53,7 @@ extension JSON {
     }
 
     /// Parses one JSON text from a byte collection.
-    public static func parse(
+    package static func parse(
         _ bytes: some Collection<UInt8>, options: JSONParseOptions = .default
     ) throws(JSONParseError) -> JSON {
         if let result = bytes.withContiguousStorageIfAvailable({ buffer in
@@ -72,7 +72,7 @@ extension JSON {
     }
 
     /// Parses one JSON text from a string.
-    public static func parse(_ text: String, options: JSONParseOptions = .default) throws(JSONParseError) -> JSON {
+    package static func parse(_ text: String, options: JSONParseOptions = .default) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8), options: options)
     }
 

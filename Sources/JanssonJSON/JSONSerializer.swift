@@ -1,15 +1,15 @@
 import CJansson
 
 /// Why a value could not be serialised. JSON has no NaN or infinity.
-public struct JSONSerializationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct JSONSerializationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }
 
 extension JSON {
     /// Serialises compactly, escaping everything outside ASCII, so the output never
     /// holds a raw newline, U+2028 or U+2029 and can be framed as one line.
-    public func serialized() throws(JSONSerializationError) -> [UInt8] {
+    package func serialized() throws(JSONSerializationError) -> [UInt8] {
         let node = try makeNode()
         defer { cjansson_decref(node) }
         let sink = ByteSink()
@@ -26,7 +26,7 @@ extension JSON {
     }
 
     /// The serialised text as a `String`; handy for logs and tests.
-    public func serializedString() throws(JSONSerializationError) -> String {
+    package func serializedString() throws(JSONSerializationError) -> String {
         String(decoding: try serialized(), as: UTF8.self)
     }
 

@@ -16,30 +16,30 @@ import Logging
 /// (`2026-11-27T05:18:16+0000 info label: key=value [module] message`), written in one
 /// `write` to fd 2 (looping only on a short write); in a file, each line is
 /// `timestamp level label: message metadata` with a UTC timestamp to the millisecond.
-public struct EscapingLogHandler: LogHandler {
+package struct EscapingLogHandler: LogHandler {
     /// Where the lines go.
-    public enum Output: Sendable {
+    package enum Output: Sendable {
         case standardError
         case file(LogFileSink)
     }
 
-    public let label: String
-    public let output: Output
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
+    package let label: String
+    package let output: Output
+    package var logLevel: Logger.Level
+    package var metadata: Logger.Metadata = [:]
 
-    public init(label: String, output: Output, level: Logger.Level) {
+    package init(label: String, output: Output, level: Logger.Level) {
         self.label = label
         self.output = output
         self.logLevel = level
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let rendered = LogLineEscaping.render(LogLineEscaping.merged(metadata, event)).map { " " + $0 } ?? ""
         let label = LogLineEscaping.escape(label)
         let message = LogLineEscaping.escape(event.message.description)

@@ -12,14 +12,14 @@ import SecureFiles
 ///
 /// Each line goes out in one `write` on an `O_APPEND` descriptor, which the kernel keeps
 /// whole, so threads logging at once never interleave within a line.
-public final class LogFileSink: Sendable {
+package final class LogFileSink: Sendable {
     private let descriptor: Int32
 
-    public init(path: String) throws(SecureFileError) {
+    package init(path: String) throws(SecureFileError) {
         descriptor = try SecureFile.openForAppending(path, role: "log file")
     }
 
-    public func write(_ line: String) {
+    package func write(_ line: String) {
         var line = line
         line.withUTF8 { bytes in _ = systemWrite(descriptor, bytes.baseAddress, bytes.count) }
     }

@@ -9,8 +9,8 @@ import Logging
 /// separators, format characters (bidirectional overrides, zero-width marks), surrogates,
 /// private-use and unassigned code points (`\u{2028}`). Printable text in any script is
 /// kept as it is.
-public enum LogLineEscaping {
-    public static func escape(_ text: String) -> String {
+package enum LogLineEscaping {
+    package static func escape(_ text: String) -> String {
         // Fast path: printable ASCII without a backslash, which is nearly every line.
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) { return text }
         var escaped = ""
@@ -44,7 +44,7 @@ public enum LogLineEscaping {
     }
 
     /// `key=value` pairs sorted by key, each key and value escaped; `nil` when empty.
-    public static func render(_ metadata: Logger.Metadata) -> String? {
+    package static func render(_ metadata: Logger.Metadata) -> String? {
         guard !metadata.isEmpty else { return nil }
         return metadata.sorted { $0.key < $1.key }.map { "\(escape($0.key))=\(escape("\($0.value)"))" }.joined(separator: " ")
     }

@@ -12,12 +12,12 @@ import Darwin
 /// The lock file is opened like every file we write (`SecureFile.openForAppending`: no
 /// symlinks, ours, 0600) and left in place afterwards: removing a lock file races with
 /// the next process that opens it.
-public final class ExclusiveFileLock: Sendable {
-    public let path: String
+package final class ExclusiveFileLock: Sendable {
+    package let path: String
     private let descriptor: Int32
 
     /// Why a lock could not be taken.
-    public enum Failure: Error, Sendable, Equatable {
+    package enum Failure: Error, Sendable, Equatable {
         /// Another process holds it (after waiting `waited`, if asked to wait).
         case held
         /// The lock file itself is unusable.
@@ -26,7 +26,7 @@ public final class ExclusiveFileLock: Sendable {
 
     /// Takes the lock on `path`, creating the file if needed. With `wait` > 0 it retries
     /// until the lock is free or the time is up; with 0 it fails at once if held.
-    public init(path: String, role: String, wait: Duration = .zero) throws(Failure) {
+    package init(path: String, role: String, wait: Duration = .zero) throws(Failure) {
         let descriptor: Int32
         do {
             descriptor = try SecureFile.openForAppending(path, role: role)

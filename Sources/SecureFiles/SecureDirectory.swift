@@ -15,14 +15,14 @@ import Darwin
 /// and put their own in its place. Only the directory itself is checked, not its
 /// ancestors; the checks on the file's own descriptor (see `SecureFile`) are what make an
 /// open safe, this one keeps someone else from pulling the file away later.
-public final class SecureDirectory: Sendable {
+package final class SecureDirectory: Sendable {
     /// The directory's path as given (`.` for a bare file name).
-    public let path: String
+    package let path: String
     /// An `O_RDONLY | O_DIRECTORY` descriptor, closed when this is released.
-    public let descriptor: Int32
+    package let descriptor: Int32
 
     /// Opens and checks the directory that holds `filePath`. `role` names the file in errors.
-    public init(containing filePath: String, role: String) throws(SecureFileError) {
+    package init(containing filePath: String, role: String) throws(SecureFileError) {
         let directory = Self.directory(of: filePath)
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -60,19 +60,19 @@ public final class SecureDirectory: Sendable {
     }
 
     /// Makes renames and creations in the directory durable. Failing loses nothing already done.
-    public func synchronize() {
+    package func synchronize() {
         _ = fsync(descriptor)
     }
 
     /// The directory part of `path`: `.` for a bare name, `/` for a file in the root.
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let directory = String(path[..<slash])
         return directory.isEmpty ? "/" : directory
     }
 
     /// The last component of `path`.
-    public static func fileName(of path: String) -> String {
+    package static func fileName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }

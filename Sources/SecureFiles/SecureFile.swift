@@ -16,19 +16,19 @@ import Darwin
 /// second look at the path. Permissions are never changed: a file that is ours but too
 /// open is refused with the `chmod` that fixes it, and someone else's file is never
 /// touched at all.
-public enum SecureFile {
+package enum SecureFile {
     /// What `readSecret` found: the contents, and a warning to show when group or others
     /// can read the file (it is still used, as ssh does for a readable config).
-    public struct Secret: Sendable {
-        public var bytes: [UInt8]
-        public var warning: String?
+    package struct Secret: Sendable {
+        package var bytes: [UInt8]
+        package var warning: String?
     }
 
     /// Opens `path` for appending, creating it with mode 0600 if it does not exist: log files.
     ///
     /// The file must be a regular file, ours, with one link and no group or other
     /// permission bits. The returned descriptor is blocking, `O_APPEND` and close-on-exec.
-    public static func openForAppending(_ path: String, role: String) throws(SecureFileError) -> Int32 {
+    package static func openForAppending(_ path: String, role: String) throws(SecureFileError) -> Int32 {
         let directory = try SecureDirectory(containing: path, role: role)
         let name = SecureDirectory.fileName(of: path)
         let descriptor = openat(
@@ -46,7 +46,7 @@ public enum SecureFile {
 
     /// Creates a new file named `name` in `directory`, exclusively and with mode 0600:
     /// the temporary file of an atomic replace. Fails if anything exists under that name.
-    public static func createExclusively(
+    package static func createExclusively(
         _ name: String, in directory: SecureDirectory, path: String, role: String
     ) throws(SecureFileError) -> Int32 {
         let descriptor = openat(
@@ -59,7 +59,7 @@ public enum SecureFile {
     ///
     /// It must be a regular file and ours; one owned by another user is refused, since
     /// they could have written anything into it.
-    public static func openOwnedForReading(_ path: String, role: String) throws(SecureFileError) -> Int32? {
+    package static func openOwnedForReading(_ path: String, role: String) throws(SecureFileError) -> Int32? {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard descriptor >= 0 else {
             let code = errno
@@ -82,7 +82,7 @@ public enum SecureFile {
     /// Refused: a symlink, anything but a regular file, a file owned by another user, one
     /// larger than `limit`. Group- or other-readable or writable: read, with a warning
     /// naming the file and the `chmod` that fixes it.
-    public static func readSecret(_ path: String, role: String, limit: Int = 64 * 1024) throws(SecureFileError) -> Secret {
+    package static func readSecret(_ path: String, role: String, limit: Int = 64 * 1024) throws(SecureFileError) -> Secret {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard descriptor >= 0 else { throw openFailure(errno, path: path, role: role) }
         defer { close(descriptor) }
@@ -102,7 +102,7 @@ public enum SecureFile {
     }
 
     /// Everything `descriptor` holds, up to `limit` bytes (more is an error).
-    public static func readAll(_ descriptor: Int32, limit: Int, path: String, role: String) throws(SecureFileError) -> [UInt8] {
+    package static func readAll(_ descriptor: Int32, limit: Int, path: String, role: String) throws(SecureFileError) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -121,7 +121,7 @@ public enum SecureFile {
     }
 
     /// Checks a descriptor we are about to write to: regular, ours, one link, mode 0600 or tighter.
-    public static func checkWritable(_ descriptor: Int32, path: String, role: String) throws(SecureFileError) {
+    package static func checkWritable(_ descriptor: Int32, path: String, role: String) throws(SecureFileError) {
         let status = try examine(descriptor, path: path, role: role)
         try checkRegularAndOurs(status, path: path, role: role)
         if status.st_nlink != 1 {

@@ -70,13 +70,14 @@ struct SharedOptions: ParsableArguments {
 extension Framing: ExpressibleByArgument {
     // Spelled out: ArgumentParser's defaults describe each case with `String(describing:)`,
     // which goes through runtime reflection and costs about a millisecond at every start.
-    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
-    public static var allValueDescriptions: [String: String] { [:] }
-    public var defaultValueDescription: String { rawValue }
+    package static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    package static var allValueDescriptions: [String: String] { [:] }
+    package var defaultValueDescription: String { rawValue }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {
-    // As for `Framing`: the raw values, without reflection.
+    // As for `Framing`: the raw values, without reflection. `public`, not `package`: they witness a
+    // public protocol on a public type of swift-log.
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
     public static var allValueDescriptions: [String: String] { [:] }
     public var defaultValueDescription: String { rawValue }

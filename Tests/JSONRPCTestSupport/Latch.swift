@@ -1,12 +1,12 @@
 import Synchronization
 
 /// A one-shot signal tests use to hold a handler until they let it go.
-public final class Latch: Sendable {
+package final class Latch: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    public init() {}
+    package init() {}
 
-    public func open() {
+    package func open() {
         let waiters = state.withLock { state in
             state.open = true
             defer { state.waiters = [] }
@@ -15,7 +15,7 @@ public final class Latch: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    public func wait() async {
+    package func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in
                 if state.open { return true }

@@ -10,19 +10,19 @@ import Synchronization
 ///
 /// Use it from one test task at a time: it is not `Sendable`, since it holds the stream's
 /// iterator.
-public final class MemoryConnection {
+package final class MemoryConnection {
     /// The server's end.
-    public let connection: RPCConnection
+    package let connection: RPCConnection
     private let sink: StreamSink
     private var frames: AsyncStream<[UInt8]>.Iterator
     /// Every message read so far, in order.
-    public private(set) var received: [JSON] = []
+    package private(set) var received: [JSON] = []
     /// Their bodies, exactly as written.
-    public private(set) var receivedBodies: [[UInt8]] = []
+    package private(set) var receivedBodies: [[UInt8]] = []
     /// The frames they came in, exactly as written.
-    public private(set) var receivedFrames: [[UInt8]] = []
+    package private(set) var receivedFrames: [[UInt8]] = []
 
-    public init(
+    package init(
         configuration: ConnectionConfiguration = ConnectionConfiguration(),
         session: any RPCSession = TestSession(),
         methods: MethodTable = MethodTable(),
@@ -38,22 +38,22 @@ public final class MemoryConnection {
     // MARK: - Client to server
 
     /// Hands `bytes` to the connection as one read.
-    public func send(_ bytes: [UInt8]) {
+    package func send(_ bytes: [UInt8]) {
         connection.receive(bytes)
     }
 
     /// Sends `body` as one LSP frame.
-    public func send(lsp body: String) {
+    package func send(lsp body: String) {
         send(lspFrame(body))
     }
 
     /// Sends `body` as one NDJSON line.
-    public func send(line body: String) {
+    package func send(line body: String) {
         send(Array((body + "\n").utf8))
     }
 
     /// Closes the input: running work gets `timeout` to finish, the rest is cancelled.
-    public func finishInput(timeout: Duration = .seconds(20)) async {
+    package func finishInput(timeout: Duration = .seconds(20)) async {
         await connection.finishInput(timeout: timeout)
     }
 
@@ -61,11 +61,11 @@ public final class MemoryConnection {
 
     /// Frames the connection has written so far, read or not. Exact the moment `send`
     /// returns, so a test can tell what was answered inline.
-    public var framesWritten: Int { sink.count }
+    package var framesWritten: Int { sink.count }
 
     /// The next frame's message, waiting up to `limit` for it.
     @discardableResult
-    public func nextMessage(within limit: Duration = .seconds(20)) async throws -> JSON {
+    package func nextMessage(within limit: Duration = .seconds(20)) async throws -> JSON {
         let continuation = sink.continuation
         let timer = Task {
             try await Task.sleep(for: limit)
@@ -77,7 +77,7 @@ public final class MemoryConnection {
     }
 
     /// Reads until the response with `id`, keeping what came before it in `received`.
-    public func response(to id: JSON, within limit: Duration = .seconds(20)) async throws -> JSON {
+    package func response(to id: JSON, within limit: Duration = .seconds(20)) async throws -> JSON {
         if let earlier = received.first(where: { $0["id"] == id && $0["method"] == nil }) { return earlier }
         while true {
             let message = try await nextMessage(within: limit)
@@ -86,7 +86,7 @@ public final class MemoryConnection {
     }
 
     /// Reads until a notification of `method`, keeping what came before it in `received`.
-    public func notification(_ method: String, within limit: Duration = .seconds(20)) async throws -> JSON {
+    package func notification(_ method: String, within limit: Duration = .seconds(20)) async throws -> JSON {
         while true {
             let message = try await nextMessage(within: limit)
             if message["method"] == .string(method), message["id"] == nil { return message }
@@ -95,38 +95,38 @@ public final class MemoryConnection {
 
     /// Waits until `count` frames have been read in all, then returns every message read.
     @discardableResult
-    public func waitForMessages(_ count: Int, within limit: Duration = .seconds(20)) async throws -> [JSON] {
+    package func waitForMessages(_ count: Int, within limit: Duration = .seconds(20)) async throws -> [JSON] {
         while received.count < count { try await nextMessage(within: limit) }
         return received
     }
 
     /// Every message written so far, read now without waiting for more.
-    public func messages() async throws -> [JSON] {
+    package func messages() async throws -> [JSON] {
         try await waitForMessages(framesWritten)
     }
 
     /// Every frame written so far, exactly as written.
-    public func frames() async throws -> [[UInt8]] {
+    package func frames() async throws -> [[UInt8]] {
         try await waitForMessages(framesWritten)
         return receivedFrames
     }
 
     /// Every body written so far, exactly as written.
-    public func bodies() async throws -> [[UInt8]] {
+    package func bodies() async throws -> [[UInt8]] {
         try await waitForMessages(framesWritten)
         return receivedBodies
     }
 
     /// Lets `duration` pass and tells whether nothing was written meanwhile: for checking
     /// that something is held back, which no event can signal.
-    public func staysSilent(for duration: Duration) async throws -> Bool {
+    package func staysSilent(for duration: Duration) async throws -> Bool {
         let before = framesWritten
         try await Task.sleep(for: duration)
         return framesWritten == before
     }
 
     /// Closes the input, lets work finish and returns every message written.
-    public func finish(timeout: Duration = .seconds(20)) async throws -> [JSON] {
+    package func finish(timeout: Duration = .seconds(20)) async throws -> [JSON] {
         await finishInput(timeout: timeout)
         return try await messages()
     }
@@ -143,7 +143,7 @@ public final class MemoryConnection {
 
 /// The body of `frame`, which must hold exactly one whole frame: a write never splits or
 /// joins frames.
-public func unframe(_ frame: [UInt8], framing: Framing) throws -> [UInt8] {
+package func unframe(_ frame: [UInt8], framing: Framing) throws -> [UInt8] {
     var framer = AutoFramer(framing: framing)
     let events = framer.feed(frame)
     guard events.count == 1, !framer.isInsideMessage, case .message(let body) = events[0] else {
@@ -153,22 +153,22 @@ public func unframe(_ frame: [UInt8], framing: Framing) throws -> [UInt8] {
 }
 
 /// An LSP frame around `body`.
-public func lspFrame(_ body: String) -> [UInt8] {
+package func lspFrame(_ body: String) -> [UInt8] {
     Array("Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
 }
 
 /// No frame came within the time a test allowed.
-public struct FrameTimeout: Error, CustomStringConvertible {
-    public let waited: Duration
-    public let received: Int
-    public var description: String { "no frame within \(waited) (after \(received) message(s))" }
+package struct FrameTimeout: Error, CustomStringConvertible {
+    package let waited: Duration
+    package let received: Int
+    package var description: String { "no frame within \(waited) (after \(received) message(s))" }
 }
 
 /// A write that was not exactly one frame in the reply framing.
-public struct MalformedFrame: Error, CustomStringConvertible {
-    public let frame: [UInt8]
-    public let framing: Framing
-    public var description: String { "a write is not exactly one \(framing) frame: \(String(decoding: frame.prefix(200), as: UTF8.self))" }
+package struct MalformedFrame: Error, CustomStringConvertible {
+    package let frame: [UInt8]
+    package let framing: Framing
+    package var description: String { "a write is not exactly one \(framing) frame: \(String(decoding: frame.prefix(200), as: UTF8.self))" }
 }
 
 /// The connection's sink: counts each frame, then yields it to the client's stream.

@@ -5,16 +5,16 @@ import JanssonJSON
 /// easy to reach: `initialize` runs `onInitialize` and answers `result`, `shutdown` runs
 /// `onShutdown`, `exit` calls `onExit(0)`, `$/cancelRequest {id}` (or the given notification) answers -32800, and
 /// `$/ping` is built in. It keeps no state: the real rules are each server's own session.
-public struct TestSession: RPCSession {
+package struct TestSession: RPCSession {
     private let result: JSON
     private let onInitialize: @Sendable (JSON?) async throws -> Void
     private let onShutdown: @Sendable () async -> Void
     private let onExit: @Sendable (Int32) -> Void
     private let answersCancellation: Bool
-    public let cancelNotification: CancelNotification
+    package let cancelNotification: CancelNotification
 
     /// With `answersCancellation` false, cancelled requests get no answer (as in MCP).
-    public init(
+    package init(
         result: JSON = ["serverInfo": ["name": "test-server", "version": "1.2.3"]],
         answersCancellation: Bool = true,
         cancelNotification: CancelNotification = CancelNotification(method: "$/cancelRequest", idMember: "id"),
@@ -30,11 +30,11 @@ public struct TestSession: RPCSession {
         self.onExit = onExit
     }
 
-    public func makeLifecycle() -> any SessionLifecycle { TestLifecycle() }
+    package func makeLifecycle() -> any SessionLifecycle { TestLifecycle() }
 
-    public var builtInMethods: [String: RPCBuiltInHandler] { ["$/ping": { _ in .json([:]) }] }
+    package var builtInMethods: [String: RPCBuiltInHandler] { ["$/ping": { _ in .json([:]) }] }
 
-    public func cancelledAnswer(_ cause: CancellationCause) -> RPCError? {
+    package func cancelledAnswer(_ cause: CancellationCause) -> RPCError? {
         guard answersCancellation else { return nil }
         switch cause {
         case .client: return .requestCancelled
@@ -45,21 +45,21 @@ public struct TestSession: RPCSession {
         }
     }
 
-    public func initialize(_ params: JSON?) async throws -> RPCResult {
+    package func initialize(_ params: JSON?) async throws -> RPCResult {
         try await onInitialize(params)
         return .json(result)
     }
 
-    public func shutdown() async { await onShutdown() }
+    package func shutdown() async { await onShutdown() }
 
-    public func exit(code: Int32) { onExit(code) }
+    package func exit(code: Int32) { onExit(code) }
 }
 
 /// `initialize` and `shutdown` are what their names say, every time; `exit` exits with 0.
-public struct TestLifecycle: SessionLifecycle {
-    public init() {}
+package struct TestLifecycle: SessionLifecycle {
+    package init() {}
 
-    public func admit(request method: String) -> RequestAdmission {
+    package func admit(request method: String) -> RequestAdmission {
         switch method {
         case "initialize": return .initialize
         case "shutdown": return .shutdown
@@ -67,7 +67,7 @@ public struct TestLifecycle: SessionLifecycle {
         }
     }
 
-    public func admit(notification method: String) -> NotificationAdmission {
+    package func admit(notification method: String) -> NotificationAdmission {
         method == "exit" ? .exit(code: 0) : .proceed
     }
 }

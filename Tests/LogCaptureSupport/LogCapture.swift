@@ -3,33 +3,33 @@ import Synchronization
 
 /// The test suites' one log-capture handler: a real swift-log handler that keeps every line, so
 /// a test can check what was logged, and above all that no secret was.
-public final class LogCapture: Sendable {
+package final class LogCapture: Sendable {
     /// One logged event: its level, and its message followed by its metadata as `key=value`.
-    public struct Line: Sendable {
-        public var level: Logger.Level
-        public var text: String
+    package struct Line: Sendable {
+        package var level: Logger.Level
+        package var text: String
     }
 
     private let lines = Mutex<[Line]>([])
 
-    public init() {}
+    package init() {}
 
     /// A trace-level logger writing into this capture.
-    public func logger(label: String = "tests") -> Logger {
+    package func logger(label: String = "tests") -> Logger {
         var logger = Logger(label: label) { _ in CapturingLogHandler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
 
     /// A trace-level logger writing into this capture.
-    public var logger: Logger { logger() }
+    package var logger: Logger { logger() }
 
-    public var all: [Line] { lines.withLock { $0 } }
+    package var all: [Line] { lines.withLock { $0 } }
 
     /// Every line as `level message key=value…`.
-    public var captured: [String] { all.map { "\($0.level) \($0.text)" } }
+    package var captured: [String] { all.map { "\($0.level) \($0.text)" } }
 
-    public func lines(at level: Logger.Level) -> [Line] { all.filter { $0.level == level } }
+    package func lines(at level: Logger.Level) -> [Line] { all.filter { $0.level == level } }
 
     fileprivate func append(_ line: Line) {
         lines.withLock { $0.append(line) }
