@@ -1,5 +1,6 @@
 import HyperstackSandbox
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Logging
 import Synchronization
@@ -13,13 +14,13 @@ import Testing
 @Suite struct HyperstackSessionTests {
     @Test func everySessionHearsAChangeAnotherCaused() async throws {
         let harness = try ServerHarness()
-        let otherFrames = FrameCollector()
-        let other = harness.server.openSession(framing: .ndjson, sink: otherFrames, events: .ignored)
+        let otherClient = ClientEnd(framing: .ndjson)
+        let other = harness.server.openSession(framing: .ndjson, sink: otherClient.sink, events: .ignored)
         defer { other.stop() }
 
         let messages = try await harness.exchange("apiKeys.generate", ["name": "shared"], id: 1)
         let revision = messages.last?["result"]?["revision"]
-        let heard = try otherFrames.messages()
+        let heard = try await otherClient.messages()
         #expect(heard.count == 1)
         #expect(heard.first?["method"] == "apiKeys.didChange")
         #expect(heard.first?["params"]?["revision"] == revision)
@@ -30,9 +31,9 @@ import Testing
         let harness = try ServerHarness()
         let store = harness.server.upstream.store
         weak var weakSession: HyperstackSession?
-        let stoppedFrames = FrameCollector()
+        let stoppedClient = ClientEnd(framing: .ndjson)
         do {
-            let session = harness.server.openSession(framing: .ndjson, sink: stoppedFrames, events: .ignored)
+            let session = harness.server.openSession(framing: .ndjson, sink: stoppedClient.sink, events: .ignored)
             weakSession = session
             #expect(store.subscribers.count == 2)
             session.stop()
@@ -41,13 +42,13 @@ import Testing
         #expect(weakSession == nil, "a stopped session must not be kept alive by the store")
 
         _ = try await harness.exchange("apiKeys.generate", ["name": "after"], id: 1)
-        #expect(try stoppedFrames.messages().isEmpty)
+        #expect(try await stoppedClient.messages().isEmpty)
     }
 
     @Test func theSessionReportsTheDetectedFraming() throws {
         let harness = try ServerHarness()
-        let frames = FrameCollector()
-        let session = harness.server.openSession(framing: .auto, sink: frames, events: .ignored)
+        let client = ClientEnd(framing: .ndjson)
+        let session = harness.server.openSession(framing: .auto, sink: client.sink, events: .ignored)
         defer { session.stop() }
         #expect(session.framing == nil)
         let line = Array(#"{"jsonrpc":"2.0","id":1,"method":"$/ping"}"#.utf8) + [UInt8(ascii: "\n")]
@@ -57,19 +58,16 @@ import Testing
 
     @Test func initializeNamesTheClientProcessToTheHost() async throws {
         let harness = try ServerHarness()
-        let frames = FrameCollector()
+        let client = ClientEnd(framing: .ndjson)
         let named = NamedProcess()
         let session = harness.server.openSession(
-            framing: .ndjson, sink: frames,
+            framing: .ndjson, sink: client.sink,
             events: SessionEvents(clientProcess: { named.record($0) }, exit: { _ in }))
         defer { session.stop() }
         let line = Array(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":4242}}"#.utf8) + [10]
         line.withUnsafeBytes { session.receive($0) }
-        for _ in 0..<400 {
-            if try !frames.messages().isEmpty { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(try frames.messages().first?["result"]?["serverInfo"]?["name"] == "hyperstack-rpc")
+        let answer = try await client.response(to: 1)
+        #expect(answer["result"]?["serverInfo"]?["name"] == "hyperstack-rpc")
         #expect(named.processIDs == [4242])
     }
 }

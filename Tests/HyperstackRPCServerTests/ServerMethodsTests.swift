@@ -2,6 +2,7 @@ import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient
 import JSONRPC
+import JSONRPCTestSupport
 import JanssonJSON
 import Logging
 import Synchronization
@@ -12,16 +13,18 @@ import Testing
 /// A real server stack in memory, built by the composition root as `serve --sandbox` builds it:
 /// the method table over a key store over the Infrahub client over the embedded sandbox,
 /// driven through a session's connection fed with bytes.
-final class ServerHarness: Sendable {
+final class ServerHarness {
     let server: HyperstackServer
     let session: HyperstackSession
-    let frames = FrameCollector()
+    let client = ClientEnd(framing: .ndjson)
+    /// How many of `client.received` earlier exchanges have returned.
+    private var consumed = 0
 
     var sandbox: Sandbox { server.upstream.sandbox! }
 
     init() throws {
         server = try HyperstackServer(settings: .inMemorySandbox, logger: Logger(label: "test"))
-        session = server.openSession(framing: .ndjson, sink: frames, events: .ignored)
+        session = server.openSession(framing: .ndjson, sink: client.sink, events: .ignored)
     }
 
     deinit {
@@ -34,23 +37,17 @@ final class ServerHarness: Sendable {
         if let params { request["params"] = params }
         let line = try JSON.object(request).serialized() + [UInt8(ascii: "\n")]
         line.withUnsafeBytes { session.receive($0) }
-        for _ in 0..<2000 {
-            let messages = try frames.messages()
-            if let index = messages.firstIndex(where: { $0["id"] == .int(id) }) {
-                frames.removeFirst(index + 1)
-                return Array(messages[...index])
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw HarnessTimeout()
+        _ = try await client.response(to: .int(id))
+        let unread = client.received[consumed...]
+        let end = unread.firstIndex { $0["id"] == .int(id) && $0["method"] == nil } ?? unread.endIndex - 1
+        consumed = end + 1
+        return Array(unread[...end])
     }
 
     func response(_ method: String, _ params: JSON? = nil, id: Int64) async throws -> JSON {
         try await exchange(method, params, id: id).last ?? nil
     }
 }
-
-struct HarnessTimeout: Error {}
 
 extension Settings {
     /// `--sandbox --framing ndjson` with every other option at its default.
@@ -59,21 +56,6 @@ extension Settings {
         pollInterval: defaults.pollInterval, timeout: defaults.timeout, rateLimit: defaults.rateLimit,
         framing: .ndjson, maxMessageBytes: defaults.maxMessageBytes, maxInFlight: defaults.maxInFlight,
         logLevel: nil, logFile: nil)
-}
-
-/// Collects frames written by the connection.
-final class FrameCollector: FrameSink {
-    private let frames = Mutex<[[UInt8]]>([])
-
-    func write(_ frame: [UInt8]) { frames.withLock { $0.append(frame) } }
-
-    func messages() throws -> [JSON] {
-        try frames.withLock { $0 }.map { frame in
-            try JSON.parse(frame.last == UInt8(ascii: "\n") ? Array(frame.dropLast()) : frame)
-        }
-    }
-
-    func removeFirst(_ count: Int) { frames.withLock { $0.removeFirst(count) } }
 }
 
 @Suite struct APIKeyMethodsTests {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import JSONRPCStdio
 import Synchronization
@@ -196,16 +197,19 @@ extension Thread {
     }
 }
 
-/// The value a detached thread produced.
+/// The value a detached thread produced; `wait` blocks until it is there, without polling.
 final class ThreadResult<T: Sendable>: Sendable {
     private let value = Mutex<T?>(nil)
+    private let ready = DispatchSemaphore(value: 0)
 
-    func set(_ newValue: T) { value.withLock { $0 = newValue } }
+    func set(_ newValue: T) {
+        value.withLock { $0 = newValue }
+        ready.signal()
+    }
 
     func wait() -> T {
-        while true {
-            if let done = value.withLock({ $0 }) { return done }
-            usleep(1000)
-        }
+        ready.wait()
+        ready.signal()  // later waits return at once
+        return value.withLock { $0! }
     }
 }

@@ -5,22 +5,10 @@ import Synchronization
 
 /// A connection and the client's end of it, in memory (like lsp-server's
 /// `Connection::memory()`): bytes go in through `send`, and every frame the connection
-/// writes comes back through an `AsyncStream`. Waits are bounded: a frame that does not
-/// come in time throws `FrameTimeout`, so a broken test fails instead of hanging.
-///
-/// Use it from one test task at a time: it is not `Sendable`, since it holds the stream's
-/// iterator.
-package final class MemoryConnection {
+/// writes comes back through an `AsyncStream` (see `ClientEnd`).
+package final class MemoryConnection: ClientEnd {
     /// The server's end.
     package let connection: RPCConnection
-    private let sink: StreamSink
-    private var frames: AsyncStream<[UInt8]>.Iterator
-    /// Every message read so far, in order.
-    package private(set) var received: [JSON] = []
-    /// Their bodies, exactly as written.
-    package private(set) var receivedBodies: [[UInt8]] = []
-    /// The frames they came in, exactly as written.
-    package private(set) var receivedFrames: [[UInt8]] = []
 
     package init(
         configuration: ConnectionConfiguration = ConnectionConfiguration(),
@@ -28,12 +16,13 @@ package final class MemoryConnection {
         methods: MethodTable = MethodTable(),
         logger: Logger = Logger(label: "JSONRPCTestSupport", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-        sink = StreamSink(continuation)
-        frames = stream.makeAsyncIterator()
+        let sink = StreamSink()
         connection = RPCConnection(
             configuration: configuration, session: session, methods: methods, sink: sink, logger: logger)
+        super.init(sink: sink)
     }
+
+    override package var replyFraming: Framing { connection.framing ?? .lsp }
 
     // MARK: - Client to server
 
@@ -57,7 +46,45 @@ package final class MemoryConnection {
         await connection.finishInput(timeout: timeout)
     }
 
-    // MARK: - Server to client
+    /// Closes the input, lets work finish and returns every message written.
+    package func finish(timeout: Duration = .seconds(20)) async throws -> [JSON] {
+        await finishInput(timeout: timeout)
+        return try await messages()
+    }
+}
+
+/// The client's end of a connection that writes into `sink`: every frame comes back through an
+/// `AsyncStream`, and waits are bounded: a frame that does not come in time throws
+/// `FrameTimeout`, so a broken test fails instead of hanging. Hand `sink` to whatever builds
+/// the server's end (`MemoryConnection` does, and so can a composition root under test).
+///
+/// Use it from one test task at a time: it is not `Sendable`, since it holds the stream's
+/// iterator.
+package class ClientEnd {
+    /// Where the server's end writes.
+    package let sink: StreamSink
+    private var frames: AsyncStream<[UInt8]>.Iterator
+    /// Every message read so far, in order.
+    package private(set) var received: [JSON] = []
+    /// Their bodies, exactly as written.
+    package private(set) var receivedBodies: [[UInt8]] = []
+    /// The frames they came in, exactly as written.
+    package private(set) var receivedFrames: [[UInt8]] = []
+    private let fixedFraming: Framing
+
+    /// A client end for a server that replies in `framing`.
+    package convenience init(framing: Framing) {
+        self.init(sink: StreamSink(), framing: framing)
+    }
+
+    init(sink: StreamSink, framing: Framing = .lsp) {
+        self.sink = sink
+        frames = sink.stream.makeAsyncIterator()
+        fixedFraming = framing
+    }
+
+    /// The framing replies come in.
+    package var replyFraming: Framing { fixedFraming }
 
     /// Frames the connection has written so far, read or not. Exact the moment `send`
     /// returns, so a test can tell what was answered inline.
@@ -125,15 +152,9 @@ package final class MemoryConnection {
         return framesWritten == before
     }
 
-    /// Closes the input, lets work finish and returns every message written.
-    package func finish(timeout: Duration = .seconds(20)) async throws -> [JSON] {
-        await finishInput(timeout: timeout)
-        return try await messages()
-    }
-
     private func record(_ frame: [UInt8]) throws -> JSON {
         receivedFrames.append(frame)
-        let body = try unframe(frame, framing: connection.framing ?? .lsp)
+        let body = try unframe(frame, framing: replyFraming)
         let message = try JSON.parse(body)
         receivedBodies.append(body)
         received.append(message)
@@ -171,18 +192,19 @@ package struct MalformedFrame: Error, CustomStringConvertible {
     package var description: String { "a write is not exactly one \(framing) frame: \(String(decoding: frame.prefix(200), as: UTF8.self))" }
 }
 
-/// The connection's sink: counts each frame, then yields it to the client's stream.
-final class StreamSink: FrameSink {
+/// The server end's sink: counts each frame, then yields it to the client's stream.
+package final class StreamSink: FrameSink {
+    let stream: AsyncStream<[UInt8]>
     let continuation: AsyncStream<[UInt8]>.Continuation
     private let written = Atomic<Int>(0)
 
-    init(_ continuation: AsyncStream<[UInt8]>.Continuation) {
-        self.continuation = continuation
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
     }
 
     var count: Int { written.load(ordering: .acquiring) }
 
-    func write(_ frame: [UInt8]) {
+    package func write(_ frame: [UInt8]) {
         // Yield first: a count the reader sees is never ahead of the stream.
         continuation.yield(frame)
         written.add(1, ordering: .releasing)
