@@ -6,7 +6,9 @@ not depend on what else the machine is doing.
 
 For each build it reports, from runs interleaved build by build:
 - start-up: instructions from exec to the `initialize` answer, with stdin a file that holds one
-  `initialize` frame (the server answers, sees end of input and exits; that exit is included);
+  `initialize` frame (the server answers, sees end of input and exits; that exit is included),
+  started as editors start it (no arguments, the bench's cold-start row) and with the embedded
+  sandbox's options (which run the argument parser);
 - per pipelined cached `apiKeys.list` (20 keys, warm cache): the difference between a run of
   `--lists` requests and one of `--lists // 5`, divided by the difference in requests, so the
   start-up, the first (uncached) list and the shutdown cancel out.
@@ -48,10 +50,17 @@ def callgrind(argv: list[str], work: Path, stdin_path: Path | None = None, prefi
     with open(stdin_path or os.devnull, "rb") as stdin:
         subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True, timeout=1800,
-                       env=dict(os.environ, HYPERSTACK_API_KEY="callgrind-not-a-real-key"))
+                       env=server_environment())
     count = instructions(out_file)
     out_file.unlink()
     return count
+
+
+def server_environment() -> dict:
+    """As the bench's cold start: a key in the environment, the default upstream URL."""
+    environment = dict(os.environ, HYPERSTACK_API_KEY="callgrind-not-a-real-key")
+    environment.pop("HYPERSTACK_API_URL", None)
+    return environment
 
 
 def main() -> int:
@@ -81,11 +90,13 @@ def main() -> int:
         frame.write_bytes(b"Content-Length: %d\r\n\r\n%s" % (len(initialize), initialize.encode()))
 
         short = max(args.lists // 5, 1)
-        samples: dict[str, dict[str, list[float]]] = {name: {"startup": [], "per_list": []} for name in builds}
+        samples: dict[str, dict[str, list[float]]] = {
+            name: {"startup": [], "startup_sandbox": [], "per_list": []} for name in builds}
         for _ in range(args.repeats):
             for name, binary in builds.items():
+                samples[name]["startup"].append(callgrind([str(binary)], work, stdin_path=frame))
                 server = [str(binary), "--sandbox", "--sandbox-state", bench.fresh_state(), "--cache-ttl", "3600"]
-                samples[name]["startup"].append(callgrind(server, work, stdin_path=frame))
+                samples[name]["startup_sandbox"].append(callgrind(server, work, stdin_path=frame))
 
                 def lists(count: int) -> int:
                     loadgen = [bench.tool("loadgen"), "--mode", "pipeline", "--method", "apiKeys.list", "--count",
@@ -100,7 +111,8 @@ def main() -> int:
         names = list(builds)
         print(f"callgrind instruction counts ({KEY_COUNT}-key list, median of {args.repeats} interleaved runs)")
         print(f"{'measure':<28}" + "".join(f"{name:>16}" for name in names) + (f"{'change':>10}" if len(names) == 2 else ""))
-        for measure, label in (("startup", "exec → initialize answer"), ("per_list", "per pipelined cached list")):
+        for measure, label in (("startup", "exec → initialize answer"), ("startup_sandbox", "… with --sandbox options"),
+                               ("per_list", "per pipelined cached list")):
             values = [result[name][measure] for name in names]
             change = f"{(values[1] / values[0] - 1) * 100:+9.2f}%" if len(names) == 2 else ""
             print(f"{label:<28}" + "".join(f"{value:>16,.0f}" for value in values) + change)
