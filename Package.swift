@@ -37,8 +37,8 @@ let package = Package(
         //             JSONRPC and APIKeyStore) → HyperstackRPCHost (the composition root: builds
         //             both stacks from Settings) → the hyperstack-rpc executable (options only)
         // Beside them, with no project dependencies of their own: SecureFiles (every file we
-        // write, and the secret files we read), LogOutput (the log handlers, on SecureFiles) and
-        // CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
+        // write, and the secret files we read), LogOutput (the log handlers, on SecureFiles),
+        // Locking (the one mutex) and CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
         // emulator over Hummingbird for the hyperstack-sandbox executable.
         .systemLibrary(
             name: "CJansson",
@@ -51,6 +51,8 @@ let package = Package(
         // Opening files without following symlinks, refusing foreign or shared ones, and the
         // exclusive lock on a state file. libc only.
         .target(name: "SecureFiles", swiftSettings: strictSettings),
+        // The project's mutex, on pthread_mutex_t, which ThreadSanitizer can see (libc only).
+        .target(name: "Locking", swiftSettings: strictSettings),
         // swift-log handlers for stderr and files that escape control characters in every line.
         .target(
             name: "LogOutput",
@@ -65,6 +67,7 @@ let package = Package(
         .target(
             name: "JSONRPC",
             dependencies: [
+                "Locking",
                 "JanssonJSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,6 +76,7 @@ let package = Package(
         .target(
             name: "JSONRPCStdio",
             dependencies: [
+                "Locking",
                 "JSONRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -88,6 +92,7 @@ let package = Package(
         .target(
             name: "InfrahubClient",
             dependencies: [
+                "Locking",
                 "InfrahubWire",
                 "JanssonJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -127,6 +132,7 @@ let package = Package(
         .target(
             name: "APIKeyStore",
             dependencies: [
+                "Locking",
                 "InfrahubWire",
                 "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
@@ -136,6 +142,7 @@ let package = Package(
         .target(
             name: "HyperstackRPCServer",
             dependencies: [
+                "Locking",
                 "JanssonJSON",
                 "JSONRPC",
                 "InfrahubClient",
@@ -199,6 +206,7 @@ let package = Package(
         .executableTarget(
             name: "hyperstack-rpc-fuzz",
             dependencies: [
+                "Locking",
                 "JanssonJSON",
                 "JSONRPC",
                 "JSONRPCTestSupport",
@@ -209,7 +217,7 @@ let package = Package(
         // The test suites' one log-capture handler.
         .target(
             name: "LogCaptureSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LogCaptureSupport",
             swiftSettings: strictSettings),
         .testTarget(name: "SecureFilesTests", dependencies: ["SecureFiles"], swiftSettings: strictSettings),
@@ -218,17 +226,17 @@ let package = Package(
             dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONRPCStdioTests", dependencies: ["JSONRPCStdio"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONRPCStdioTests", dependencies: ["Locking", "JSONRPCStdio"], swiftSettings: strictSettings),
         // An in-memory pair of ends and a test session, for the JSON-RPC and server tests.
         .target(
             name: "JSONRPCTestSupport",
-            dependencies: ["JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "JSONRPC", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
             path: "Tests/JSONRPCTestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "JSONRPCTestSupport", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "JSONRPC", "JSONRPCTestSupport", "JanssonJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "InfrahubWireTests",
@@ -237,6 +245,7 @@ let package = Package(
         .testTarget(
             name: "InfrahubClientTests",
             dependencies: [
+                "Locking",
                 "InfrahubClient", "InfrahubWire", "JanssonJSON", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -261,6 +270,7 @@ let package = Package(
         .testTarget(
             name: "APIKeyStoreTests",
             dependencies: [
+                "Locking",
                 "APIKeyStore", "HyperstackSandbox", "InfrahubClient", "InfrahubWire", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -269,6 +279,7 @@ let package = Package(
         .testTarget(
             name: "HyperstackRPCServerTests",
             dependencies: [
+                "Locking",
                 "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
                 "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),

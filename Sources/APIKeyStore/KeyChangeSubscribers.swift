@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// The receivers of a store's key changes, one per subscribed session.
@@ -12,7 +13,7 @@ final class KeyChangeSubscribers: Sendable {
         var entries: [(id: UInt64, receive: @Sendable (KeyChange) -> Void)] = []
     }
 
-    private let receivers = Mutex(Receivers())
+    private let receivers = PThreadMutex(Receivers())
 
     func add(_ receive: @escaping @Sendable (KeyChange) -> Void) -> KeyChangeSubscription {
         let id = receivers.withLock { receivers in

@@ -1,5 +1,6 @@
 import APIKeyStore
 import JanssonJSON
+import Locking
 import Synchronization
 
 /// The serialised `apiKeys.list` result for the latest snapshot.
@@ -15,7 +16,7 @@ final class ListResultCache: Sendable {
         var bytes: [UInt8]
     }
 
-    private let entry = Mutex<Entry?>(nil)
+    private let entry = PThreadMutex<Entry?>(nil)
 
     /// The serialised result for `outcome`, built at most once per distinct outcome.
     func serializedResult(for outcome: ListOutcome) throws -> [UInt8] {

@@ -1,6 +1,7 @@
 import HTTPTypes
 import InfrahubWire
 import JanssonJSON
+import Locking
 import Logging
 import Synchronization
 
@@ -53,7 +54,7 @@ package final class InfrahubAPIClient: Sendable {
     private let transport: any InfrahubTransport
     private let configuration: InfrahubClientConfiguration
     private let logger: Logger
-    private let credential: Mutex<SecretString?>
+    private let credential: PThreadMutex<SecretString?>
     private let retryPolicy: RetryPolicy
     private let rateLimiter: RequestRateLimiter
 
@@ -61,7 +62,7 @@ package final class InfrahubAPIClient: Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
-        self.credential = Mutex(nil)
+        self.credential = PThreadMutex(nil)
         self.retryPolicy = RetryPolicy(configuration)
         self.rateLimiter = RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
     }

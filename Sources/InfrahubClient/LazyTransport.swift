@@ -1,4 +1,5 @@
 import InfrahubWire
+import Locking
 import Synchronization
 
 /// A transport that builds the real one on first use.
@@ -7,7 +8,7 @@ import Synchronization
 /// asks only for `initialize` or a cached list should not pay for that at startup.
 package final class LazyTransport<Wrapped: InfrahubTransport>: InfrahubTransport {
     private let make: @Sendable () -> Wrapped
-    private let made = Mutex<Wrapped?>(nil)
+    private let made = PThreadMutex<Wrapped?>(nil)
 
     package init(_ make: @escaping @Sendable () -> Wrapped) {
         self.make = make

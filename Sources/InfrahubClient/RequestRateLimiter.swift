@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// Keeps this process under Infrahub's per-minute request budget by making callers wait.
@@ -49,11 +50,11 @@ final class RequestRateLimiter: Sendable {
 
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
-    private let bucket: Mutex<Bucket>
+    private let bucket: PThreadMutex<Bucket>
 
     init(requestsPerMinute: Int) {
         origin = clock.now
-        bucket = Mutex(Bucket(requestsPerMinute: requestsPerMinute, now: 0))
+        bucket = PThreadMutex(Bucket(requestsPerMinute: requestsPerMinute, now: 0))
     }
 
     /// Waits until this caller may send one request.

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// The line SIGUSR1 logs: what the server says about itself, and how long it has been up.
@@ -6,7 +7,7 @@ import Synchronization
 /// so until `describe` is set it says "starting".
 final class StatusLine: Sendable {
     private let started = ContinuousClock.now
-    private let description = Mutex<(@Sendable () -> String)?>(nil)
+    private let description = PThreadMutex<(@Sendable () -> String)?>(nil)
 
     func describe(_ description: @escaping @Sendable () -> String) {
         self.description.withLock { $0 = description }

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// Why a stdio server is stopping.
@@ -19,7 +20,7 @@ package enum TerminationReason: Sendable, Equatable {
 package final class Termination: Sendable {
     private let stream: AsyncStream<TerminationReason>
     private let continuation: AsyncStream<TerminationReason>.Continuation
-    private let parentWatch = Mutex<Task<Void, Never>?>(nil)
+    private let parentWatch = PThreadMutex<Task<Void, Never>?>(nil)
 
     package init() {
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(8))

@@ -1,6 +1,7 @@
 import APIKeyStore
 import HyperstackSandbox
 import InfrahubClient
+import Locking
 import LogCaptureSupport
 import Logging
 import Synchronization
@@ -67,7 +68,7 @@ final class ChangeRecorder: Sendable {
         case marker(String)
     }
 
-    private let events = Mutex<[Event]>([])
+    private let events = PThreadMutex<[Event]>([])
 
     func record(_ change: KeyChange) { events.withLock { $0.append(.change(change)) } }
     func mark(_ text: String) { events.withLock { $0.append(.marker(text)) } }

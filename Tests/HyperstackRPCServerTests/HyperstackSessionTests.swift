@@ -2,6 +2,7 @@ import HyperstackSandbox
 import JSONRPC
 import JSONRPCTestSupport
 import JanssonJSON
+import Locking
 import Logging
 import Synchronization
 import Testing
@@ -74,7 +75,7 @@ import Testing
 
 /// The process ids a session named to its host.
 private final class NamedProcess: Sendable {
-    private let ids = Mutex<[Int32]>([])
+    private let ids = PThreadMutex<[Int32]>([])
     func record(_ id: Int32) { ids.withLock { $0.append(id) } }
     var processIDs: [Int32] { ids.withLock { $0 } }
 }

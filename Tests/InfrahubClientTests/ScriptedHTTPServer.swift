@@ -1,3 +1,4 @@
+import Locking
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -42,7 +43,7 @@ final class ScriptedHTTPServer: Sendable {
         var requests: [RecordedRequest] = []
     }
 
-    private let state: Mutex<State>
+    private let state: PThreadMutex<State>
     private let channel: any Channel
     let port: Int
 
@@ -51,7 +52,7 @@ final class ScriptedHTTPServer: Sendable {
     var hits: Int { state.withLock { $0.requests.count } }
 
     private init(state: State, channel: any Channel, port: Int) {
-        self.state = Mutex(state)
+        self.state = PThreadMutex(state)
         self.channel = channel
         self.port = port
     }
@@ -93,7 +94,7 @@ final class ScriptedHTTPServer: Sendable {
 
     /// Lets the channel initializer reach the server, which exists only once binding succeeded.
     private final class StateBox: Sendable {
-        let server = Mutex<ScriptedHTTPServer?>(nil)
+        let server = PThreadMutex<ScriptedHTTPServer?>(nil)
         var next: @Sendable (RecordedRequest) -> ScriptedReply {
             { [self] request in server.withLock { $0 }?.record(request) ?? .close }
         }

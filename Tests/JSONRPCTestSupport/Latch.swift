@@ -1,8 +1,9 @@
+import Locking
 import Synchronization
 
 /// A one-shot signal tests use to hold a handler until they let it go.
 package final class Latch: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = PThreadMutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     package init() {}
 

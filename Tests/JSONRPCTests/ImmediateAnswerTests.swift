@@ -1,14 +1,15 @@
 import JSONRPC
 import JSONRPCTestSupport
 import JanssonJSON
+import Locking
 import Synchronization
 import Testing
 
 /// Methods registered with a synchronous fast path (`register(_:immediate:handler:)`).
 /// The "cache" a fast path reads: a value, or nothing (a miss).
 private final class CacheBox: Sendable {
-    private let stored: Mutex<Int?>
-    init(_ value: Int?) { stored = Mutex(value) }
+    private let stored: PThreadMutex<Int?>
+    init(_ value: Int?) { stored = PThreadMutex(value) }
     var value: Int? { stored.withLock { $0 } }
 }
 

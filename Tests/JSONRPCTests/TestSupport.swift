@@ -1,13 +1,14 @@
 import JSONRPC
 import JSONRPCTestSupport
 import JanssonJSON
+import Locking
 import Logging
 import Synchronization
 import Testing
 
 /// Counts something across tasks.
 final class Counter: Sendable {
-    private let value = Mutex<[String]>([])
+    private let value = PThreadMutex<[String]>([])
     func record(_ item: String) { value.withLock { $0.append(item) } }
     var items: [String] { value.withLock { $0 } }
 }

@@ -1,3 +1,4 @@
+import Locking
 import Logging
 import Synchronization
 
@@ -10,7 +11,7 @@ package final class LogCapture: Sendable {
         package var text: String
     }
 
-    private let lines = Mutex<[Line]>([])
+    private let lines = PThreadMutex<[Line]>([])
 
     package init() {}
 
