@@ -13,7 +13,7 @@ final class KeyChangeSubscribers: Sendable {
         var entries: [(id: UInt64, receive: @Sendable (KeyChange) -> Void)] = []
     }
 
-    private let receivers = PThreadMutex(Receivers())
+    private let receivers = Lock(Receivers())
 
     func add(_ receive: @escaping @Sendable (KeyChange) -> Void) -> KeyChangeSubscription {
         let id = receivers.withLock { receivers in

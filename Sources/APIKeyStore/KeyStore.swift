@@ -36,7 +36,7 @@ package actor KeyStore {
     /// The sessions listening for changes; see `subscribe(_:)`.
     nonisolated let subscribers = KeyChangeSubscribers()
     /// Written only by the actor, after `snapshot`/`loadedAt` change; read by `cachedList`.
-    let published: PThreadMutex<Published>
+    let published: Lock<Published>
 
     var snapshot: KeySnapshot
     var loadedAt: ContinuousClock.Instant?
@@ -67,7 +67,7 @@ package actor KeyStore {
         self.logger = logger
         let initial = KeySnapshot(keys: [], revision: 0, fetchedAt: Date())
         self.snapshot = initial
-        self.published = PThreadMutex(Published(snapshot: initial, loadedAt: nil))
+        self.published = Lock(Published(snapshot: initial, loadedAt: nil))
         if let interval = configuration.pollInterval, interval > .zero {
             self.pollInterval = interval
             // A synchronous actor initialiser cannot store a task that captures `self`, so the

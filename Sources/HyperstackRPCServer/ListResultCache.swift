@@ -16,7 +16,7 @@ final class ListResultCache: Sendable {
         var bytes: [UInt8]
     }
 
-    private let entry = PThreadMutex<Entry?>(nil)
+    private let entry = Lock<Entry?>(nil)
 
     /// The serialised result for `outcome`, built at most once per distinct outcome.
     func serializedResult(for outcome: ListOutcome) throws -> [UInt8] {

@@ -54,7 +54,7 @@ package final class InfrahubAPIClient: Sendable {
     private let transport: any InfrahubTransport
     private let configuration: InfrahubClientConfiguration
     private let logger: Logger
-    private let credential: PThreadMutex<SecretString?>
+    private let credential: Lock<SecretString?>
     private let retryPolicy: RetryPolicy
     private let rateLimiter: RequestRateLimiter
 
@@ -62,7 +62,7 @@ package final class InfrahubAPIClient: Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
-        self.credential = PThreadMutex(nil)
+        self.credential = Lock(nil)
         self.retryPolicy = RetryPolicy(configuration)
         self.rateLimiter = RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
     }

@@ -8,7 +8,7 @@ import Synchronization
 /// asks only for `initialize` or a cached list should not pay for that at startup.
 package final class LazyTransport<Wrapped: InfrahubTransport>: InfrahubTransport {
     private let make: @Sendable () -> Wrapped
-    private let made = PThreadMutex<Wrapped?>(nil)
+    private let made = Lock<Wrapped?>(nil)
 
     package init(_ make: @escaping @Sendable () -> Wrapped) {
         self.make = make

@@ -50,11 +50,11 @@ final class RequestRateLimiter: Sendable {
 
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
-    private let bucket: PThreadMutex<Bucket>
+    private let bucket: Lock<Bucket>
 
     init(requestsPerMinute: Int) {
         origin = clock.now
-        bucket = PThreadMutex(Bucket(requestsPerMinute: requestsPerMinute, now: 0))
+        bucket = Lock(Bucket(requestsPerMinute: requestsPerMinute, now: 0))
     }
 
     /// Waits until this caller may send one request.

@@ -11,14 +11,14 @@ final class BatchCollector: Sendable {
         var held = 0
     }
 
-    private let progress: PThreadMutex<Progress>
+    private let progress: Lock<Progress>
     private let expected: Int
     private let backlog: HeldAnswers
     private let complete: @Sendable ([[UInt8]]) -> Void
 
     /// `slots` is the batch size; `expected` how many entries will be answered.
     init(slots: Int, expected: Int, backlog: HeldAnswers, complete: @escaping @Sendable ([[UInt8]]) -> Void) {
-        progress = PThreadMutex(Progress(bodies: Array(repeating: nil, count: slots), remaining: expected))
+        progress = Lock(Progress(bodies: Array(repeating: nil, count: slots), remaining: expected))
         self.expected = expected
         self.backlog = backlog
         self.complete = complete

@@ -22,7 +22,7 @@ package final class RPCConnection: Sendable {
     /// The reader thread's state. Only `receive` (one thread) and `finishInput` (after the
     /// input has closed) touch it, so the lock is never contended; it exists because Swift 6
     /// cannot express "owned by whichever thread calls `receive`" for a `Sendable` class.
-    private let reader: PThreadMutex<Reader>
+    private let reader: Lock<Reader>
     private let inputClosed = Atomic<Bool>(false)
     private let session: any RPCSession
     private let tracker: RequestTracker
@@ -44,7 +44,7 @@ package final class RPCConnection: Sendable {
         let framing = ReplyFraming(configuration.framing)
         let outbox = Outbox(sink: sink, framing: framing, logger: logger)
         let tracker = RequestTracker(maxInFlight: configuration.maxInFlight, logger: logger)
-        reader = PThreadMutex(
+        reader = Lock(
             Reader(
                 decoder: InboundDecoder(configuration: configuration, replyFraming: framing, logger: logger),
                 dispatcher: RequestDispatcher(

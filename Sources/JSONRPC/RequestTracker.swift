@@ -7,7 +7,7 @@ import Synchronization
 /// starts and cancels; task threads only decrement atomics, so they take no lock unless
 /// someone waits for idle.
 final class RequestTracker: Sendable {
-    private let tasks = PThreadMutex(TaskTable())
+    private let tasks = Lock(TaskTable())
     /// Started tasks not yet finished; counted with atomics so task threads take no lock.
     private let pending = Atomic<Int>(0)
     private let idleWaitersPresent = Atomic<Bool>(false)

@@ -7,7 +7,7 @@ import Synchronization
 /// so until `describe` is set it says "starting".
 final class StatusLine: Sendable {
     private let started = ContinuousClock.now
-    private let description = PThreadMutex<(@Sendable () -> String)?>(nil)
+    private let description = Lock<(@Sendable () -> String)?>(nil)
 
     func describe(_ description: @escaping @Sendable () -> String) {
         self.description.withLock { $0 = description }

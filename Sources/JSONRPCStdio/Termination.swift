@@ -20,7 +20,7 @@ package enum TerminationReason: Sendable, Equatable {
 package final class Termination: Sendable {
     private let stream: AsyncStream<TerminationReason>
     private let continuation: AsyncStream<TerminationReason>.Continuation
-    private let parentWatch = PThreadMutex<Task<Void, Never>?>(nil)
+    private let parentWatch = Lock<Task<Void, Never>?>(nil)
 
     package init() {
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(8))

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The connection's real output, kept in order, as a transport would receive it.
 final class FrameCollector: FrameSink {
-    private let frames = PThreadMutex<[[UInt8]]>([])
+    private let frames = Lock<[[UInt8]]>([])
 
     func write(_ frame: [UInt8]) {
         frames.withLock { $0.append(frame) }

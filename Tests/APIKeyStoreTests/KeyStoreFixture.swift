@@ -68,7 +68,7 @@ final class ChangeRecorder: Sendable {
         case marker(String)
     }
 
-    private let events = PThreadMutex<[Event]>([])
+    private let events = Lock<[Event]>([])
 
     func record(_ change: KeyChange) { events.withLock { $0.append(.change(change)) } }
     func mark(_ text: String) { events.withLock { $0.append(.marker(text)) } }

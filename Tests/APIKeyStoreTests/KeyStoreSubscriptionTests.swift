@@ -65,6 +65,6 @@ import Testing
 
 /// Stands for a session whose connection the receiver captures.
 private final class FakeSession: Sendable {
-    private let count = PThreadMutex(0)
+    private let count = Lock(0)
     func heard(_ change: KeyChange) { count.withLock { $0 += 1 } }
 }

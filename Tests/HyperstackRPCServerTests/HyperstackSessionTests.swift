@@ -75,7 +75,7 @@ import Testing
 
 /// The process ids a session named to its host.
 private final class NamedProcess: Sendable {
-    private let ids = PThreadMutex<[Int32]>([])
+    private let ids = Lock<[Int32]>([])
     func record(_ id: Int32) { ids.withLock { $0.append(id) } }
     var processIDs: [Int32] { ids.withLock { $0 } }
 }

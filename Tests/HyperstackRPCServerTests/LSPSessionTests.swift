@@ -10,7 +10,7 @@ import Testing
 /// The LSP session over a real connection: `initialize`, `shutdown`, `exit`, `$/ping`.
 @Suite struct LSPSessionTests {
     @Test func initializeReturnsServerInfoAndCapabilities() async throws {
-        let seen = PThreadMutex<InitializeOptions?>(nil)
+        let seen = Lock<InitializeOptions?>(nil)
         let session = LSPSession(
             name: "test-server", version: "1.2.3", capabilities: ["apiKeys": true],
             onInitialize: { options in seen.withLock { $0 = options } })
@@ -111,8 +111,8 @@ import Testing
     }
 
     @Test func shutdownThenEverythingIsRefusedAndExitReportsZero() async throws {
-        let exitCode = PThreadMutex<Int32?>(nil)
-        let shutdowns = PThreadMutex<[String]>([])
+        let exitCode = Lock<Int32?>(nil)
+        let shutdowns = Lock<[String]>([])
         let session = LSPSession(
             onShutdown: { shutdowns.withLock { $0.append("shutdown") } },
             onExit: { code in exitCode.withLock { $0 = code } })
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func exitWithoutShutdownReportsOne() async throws {
-        let exitCode = PThreadMutex<Int32?>(nil)
+        let exitCode = Lock<Int32?>(nil)
         let session = LSPSession(onExit: { code in exitCode.withLock { $0 = code } })
         let replies = try await exchange([#"{"jsonrpc":"2.0","method":"exit"}"#], session: session)
         #expect(replies.isEmpty)

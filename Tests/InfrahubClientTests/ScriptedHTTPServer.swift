@@ -43,7 +43,7 @@ final class ScriptedHTTPServer: Sendable {
         var requests: [RecordedRequest] = []
     }
 
-    private let state: PThreadMutex<State>
+    private let state: Lock<State>
     private let channel: any Channel
     let port: Int
 
@@ -52,7 +52,7 @@ final class ScriptedHTTPServer: Sendable {
     var hits: Int { state.withLock { $0.requests.count } }
 
     private init(state: State, channel: any Channel, port: Int) {
-        self.state = PThreadMutex(state)
+        self.state = Lock(state)
         self.channel = channel
         self.port = port
     }
@@ -94,7 +94,7 @@ final class ScriptedHTTPServer: Sendable {
 
     /// Lets the channel initializer reach the server, which exists only once binding succeeded.
     private final class StateBox: Sendable {
-        let server = PThreadMutex<ScriptedHTTPServer?>(nil)
+        let server = Lock<ScriptedHTTPServer?>(nil)
         var next: @Sendable (RecordedRequest) -> ScriptedReply {
             { [self] request in server.withLock { $0 }?.record(request) ?? .close }
         }

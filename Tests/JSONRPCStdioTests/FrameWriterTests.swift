@@ -90,7 +90,7 @@ func numbers(in bytes: [UInt8]) -> [Int] {
         defer { pipe.close() }
         let writer = FrameWriter(descriptor: pipe.writeEnd) {}
         for round in 0..<300 {
-            let start = PThreadMutex(false)
+            let start = Lock(false)
             let big = Array(repeating: UInt8(ascii: "y"), count: 16 << 10) + [UInt8(ascii: "\n")]
             let first = Thread.detachNewThreadWithResult {
                 while !start.withLock({ $0 }) {}
@@ -170,7 +170,7 @@ func numbers(in bytes: [UInt8]) -> [Int] {
         let pipe = try Pipe()
         _ = Glibc.close(pipe.readEnd)
         defer { _ = Glibc.close(pipe.writeEnd) }
-        let reports = PThreadMutex(0)
+        let reports = Lock(0)
         let writer = FrameWriter(descriptor: pipe.writeEnd) { reports.withLock { $0 += 1 } }
         for number in 0..<100 { writer.write(frame(number)) }
         writer.flushAndClose(deadline: Date().addingTimeInterval(5))
@@ -200,7 +200,7 @@ extension Thread {
 
 /// The value a detached thread produced; `wait` blocks until it is there, without polling.
 final class ThreadResult<T: Sendable>: Sendable {
-    private let value = PThreadMutex<T?>(nil)
+    private let value = Lock<T?>(nil)
     private let ready = DispatchSemaphore(value: 0)
 
     func set(_ newValue: T) {

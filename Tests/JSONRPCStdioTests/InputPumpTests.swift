@@ -18,8 +18,8 @@ import Glibc
         _ = Glibc.close(pipe.writeEnd)
 
         // Each event is a capacity check (-1) or a slice handed over (its size).
-        let events = PThreadMutex<[Int]>([])
-        let received = PThreadMutex<[UInt8]>([])
+        let events = Lock<[Int]>([])
+        let received = Lock<[UInt8]>([])
         let ended = DispatchSemaphore(value: 0)
         InputPump(descriptor: pipe.readEnd, chunkSize: 64 << 10, sliceSize: 4096).start(
             waitForCapacity: { events.withLock { $0.append(-1) } },

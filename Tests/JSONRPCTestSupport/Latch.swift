@@ -3,7 +3,7 @@ import Synchronization
 
 /// A one-shot signal tests use to hold a handler until they let it go.
 package final class Latch: Sendable {
-    private let state = PThreadMutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Lock<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     package init() {}
 

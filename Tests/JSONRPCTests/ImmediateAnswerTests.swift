@@ -8,8 +8,8 @@ import Testing
 /// Methods registered with a synchronous fast path (`register(_:immediate:handler:)`).
 /// The "cache" a fast path reads: a value, or nothing (a miss).
 private final class CacheBox: Sendable {
-    private let stored: PThreadMutex<Int?>
-    init(_ value: Int?) { stored = PThreadMutex(value) }
+    private let stored: Lock<Int?>
+    init(_ value: Int?) { stored = Lock(value) }
     var value: Int? { stored.withLock { $0 } }
 }
 

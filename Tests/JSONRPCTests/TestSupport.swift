@@ -8,7 +8,7 @@ import Testing
 
 /// Counts something across tasks.
 final class Counter: Sendable {
-    private let value = PThreadMutex<[String]>([])
+    private let value = Lock<[String]>([])
     func record(_ item: String) { value.withLock { $0.append(item) } }
     var items: [String] { value.withLock { $0 } }
 }

@@ -11,7 +11,7 @@ package final class LogCapture: Sendable {
         package var text: String
     }
 
-    private let lines = PThreadMutex<[Line]>([])
+    private let lines = Lock<[Line]>([])
 
     package init() {}
 
