@@ -97,6 +97,7 @@ let package = Package(
                 "JanssonJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -169,6 +170,24 @@ let package = Package(
                 "HyperstackRPCServer",
                 "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Unix stream sockets: listen, accept, connect, the peer's uid, socket activation. libc only.
+        .target(name: "UnixSockets", swiftSettings: strictSettings),
+        // The running program's GNU build-id, from its loaded program headers (link.h is C only).
+        .target(name: "CBuildIdentity"),
+        // What the daemon and its forwarders agree on: the build fingerprint, the socket's
+        // paths, and the hello and welcome lines that open each connection.
+        .target(
+            name: "DaemonWire",
+            dependencies: [
+                "UnixSockets",
+                "CBuildIdentity",
+                "JanssonJSON",
+                "InfrahubClient",
+                "HyperstackRPCHost",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

@@ -35,6 +35,8 @@ package actor KeyStore {
     let logger: Logger
     /// The sessions listening for changes; see `subscribe(_:)`.
     nonisolated let subscribers = KeyChangeSubscribers()
+    /// The sessions' polling demands; see `PollDemand`.
+    nonisolated let pollDemands = Lock(PollDemands())
     /// Written only by the actor, after `snapshot`/`loadedAt` change; read by `cachedList`.
     let published: Lock<Published>
 

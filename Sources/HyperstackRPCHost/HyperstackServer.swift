@@ -17,35 +17,51 @@ package final class HyperstackServer: Sendable {
     let upstream: Upstream
     private let methods: MethodTable
     private let logger: Logger
+    /// A daemon's store: the credential came with the sessions' hello, so `initialize` does
+    /// not change it (a forwarder reconnects with the new key instead).
+    private let isShared: Bool
 
     /// Builds the upstream side and the method table; a bad base URL or API key throws here.
     /// `HYPERSTACK_RPC_TEST_METHODS=1` adds the test-only methods (see `TestOnlyMethods`).
-    package init(settings: Settings, logger: Logger) throws {
+    /// - Parameter shared: for a store of the daemon, what it shares (see `SharedUpstream`).
+    package init(settings: Settings, shared: SharedUpstream? = nil, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        upstream = try Upstream(settings: settings, logger: logger)
+        isShared = shared != nil
+        upstream = try Upstream(settings: settings, shared: shared, logger: logger)
         let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
         methods = ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods)
     }
+
+    /// The store every session of this server shares.
+    package var store: KeyStore { upstream.store }
 
     /// Opens a session for one client: a connection over the shared method table that writes to
     /// `sink`, subscribed to the store's changes until the session stops.
     /// - Parameters:
     ///   - framing: the input's framing; `auto` follows the client's first byte.
     ///   - events: what the host does when the client names its process or sends `exit`.
-    package func openSession(framing: Framing, sink: any FrameSink, events: SessionEvents) -> HyperstackSession {
+    ///   - limits: the session's own, where they differ from the server's settings (a daemon's
+    ///     sessions each bring theirs); the poll interval is this session's demand.
+    package func openSession(
+        framing: Framing, sink: any FrameSink, events: SessionEvents, limits: SessionLimits? = nil
+    ) -> HyperstackSession {
         let client = upstream.client
+        let applyKey = !isShared
+        let limits = limits ?? SessionLimits(settings: settings)
         let session = LSPSession(
             onInitialize: { initialize in
-                if let key = initialize.apiKey { client.setCredential(key) }
+                if applyKey, let key = initialize.apiKey { client.setCredential(key) }
                 if let processID = initialize.processID { events.clientProcess(processID) }
             },
             onExit: { code in events.exit(code) })
+        let pollDemand = upstream.store.demandPolling(
+            limits.pollInterval > 0 ? Duration(optionSeconds: limits.pollInterval) : nil)
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(
-                framing: framing, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight),
+                framing: framing, maxMessageBytes: limits.maxMessageBytes, maxInFlight: limits.maxInFlight),
             session: session,
-            methods: methods,
+            methods: ServerMethods.session(methods, pollDemand: pollDemand),
             sink: sink,
             logger: logger)
         // Strong: the store holds this receiver, and with it the connection, only until the
@@ -53,11 +69,29 @@ package final class HyperstackServer: Sendable {
         let subscription = upstream.store.subscribe { change in
             connection.notify(KeyChangeNotification.method, params: KeyChangeNotification.params(for: change))
         }
-        return HyperstackSession(connection: connection, subscription: subscription)
+        return HyperstackSession(connection: connection, subscription: subscription, pollDemand: pollDemand)
     }
 
     /// Stops polling and closes upstream connections; for a process that ends on its own terms.
     package func shutdown() async {
         await upstream.shutdown()
+    }
+}
+
+/// What one session may differ in from another on the same server.
+package struct SessionLimits: Sendable, Equatable {
+    package var maxMessageBytes: Int
+    package var maxInFlight: Int
+    /// Seconds; 0 asks for no polling.
+    package var pollInterval: Double
+
+    package init(maxMessageBytes: Int, maxInFlight: Int, pollInterval: Double) {
+        self.maxMessageBytes = maxMessageBytes
+        self.maxInFlight = maxInFlight
+        self.pollInterval = pollInterval
+    }
+
+    init(settings: Settings) {
+        self.init(maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight, pollInterval: settings.pollInterval)
     }
 }

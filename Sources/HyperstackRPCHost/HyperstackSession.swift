@@ -9,10 +9,12 @@ import JSONRPCStdio
 package final class HyperstackSession: StdioConnection {
     private let connection: RPCConnection
     private let subscription: KeyChangeSubscription
+    private let pollDemand: PollDemand
 
-    init(connection: RPCConnection, subscription: KeyChangeSubscription) {
+    init(connection: RPCConnection, subscription: KeyChangeSubscription, pollDemand: PollDemand) {
         self.connection = connection
         self.subscription = subscription
+        self.pollDemand = pollDemand
     }
 
     /// Feeds bytes from the client, in order, from one thread at a time.
@@ -26,8 +28,9 @@ package final class HyperstackSession: StdioConnection {
 
     package var framing: Framing? { connection.framing }
 
-    /// Ends delivery of key changes to this session. Idempotent.
+    /// Ends delivery of key changes to this session and withdraws its polling demand. Idempotent.
     package func stop() {
         subscription.cancel()
+        pollDemand.cancel()
     }
 }

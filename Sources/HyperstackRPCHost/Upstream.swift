@@ -19,7 +19,10 @@ struct Upstream: Sendable {
     private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
     /// Builds everything; a bad base URL or API key stops the start-up here.
-    init(settings: Settings, logger: Logger) throws {
+    /// - Parameter shared: for a daemon's store, the credential its sessions brought and the
+    ///   rate limiter of the upstream host; `nil` for a process of its own, which loads the
+    ///   credential from the options and has a limiter to itself.
+    init(settings: Settings, shared: SharedUpstream? = nil, logger: Logger) throws {
         let requestTimeout = Duration(optionSeconds: settings.timeout)
         let transport: any InfrahubTransport
         var credential: SecretString?
@@ -35,7 +38,7 @@ struct Upstream: Sendable {
             self.sandbox = sandbox
             httpTransport = nil
         } else {
-            let baseURL = settings.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? Self.defaultBaseURL
+            let baseURL = Self.baseURL(settings: settings)
             let connectTimeout = min(Duration.seconds(10), requestTimeout)
             // A read that waits this long for the next bytes ends the exchange before the deadline.
             let readIdleTimeout = connectTimeout
@@ -49,25 +52,45 @@ struct Upstream: Sendable {
             transport = http
             httpTransport = http
             sandbox = nil
-            credential = try UpstreamCredential.load(settings: settings)
+            credential = try shared.map { $0.credential } ?? UpstreamCredential.load(settings: settings)
         }
         client = InfrahubAPIClient(
             transport: transport,
             configuration: InfrahubClientConfiguration(
                 clientVersion: ServerIdentity.version, requestTimeout: requestTimeout,
                 requestsPerMinute: settings.rateLimit),
+            rateLimiter: shared?.rateLimiter,
             logger: logger)
         client.setCredential(credential)
-        let poll = settings.pollInterval > 0 ? Duration(optionSeconds: settings.pollInterval) : nil
+        // A shared store polls only as its sessions' demands ask (see PollDemand).
+        let poll = settings.pollInterval > 0 && shared == nil ? Duration(optionSeconds: settings.pollInterval) : nil
         store = KeyStore(
             client: client,
             configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: settings.cacheTTL), pollInterval: poll),
             logger: logger)
     }
 
+    /// The base URL requests go to: the option, else `HYPERSTACK_API_URL`, else Infrahub's.
+    static func baseURL(settings: Settings) -> String {
+        settings.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? defaultBaseURL
+    }
+
     /// Stops polling and closes HTTP connections.
     func shutdown() async {
         await store.shutdown()
         try? await httpTransport?.ifMade?.shutdown()
+    }
+}
+
+/// What a daemon's stores share with each other, or bring from their sessions: the
+/// credential (from the session's hello, never from the daemon's own environment) and the
+/// rate limiter of the upstream host.
+package struct SharedUpstream: Sendable {
+    package var credential: SecretString?
+    package var rateLimiter: RequestRateLimiter
+
+    package init(credential: SecretString?, rateLimiter: RequestRateLimiter) {
+        self.credential = credential
+        self.rateLimiter = rateLimiter
     }
 }

@@ -69,6 +69,11 @@ package struct APIKeyMethods: Sendable {
             }
             return .json(["id": .int(id), "revision": .int(revision)])
         }
+    }
+
+    /// Adds `apiKeys.watch`, which asks for polling on behalf of one session: a shared store
+    /// polls at the shortest interval its sessions ask for.
+    package static func registerWatch(in table: inout MethodTable, demand: PollDemand) {
         table.register("apiKeys.watch") { params, _ in
             let reader = try ParamsReader(params, method: "apiKeys.watch")
             let interval = try reader.requiredSeconds("interval")
@@ -77,7 +82,7 @@ package struct APIKeyMethods: Sendable {
                     field: "interval",
                     reason: "must be 0 (off) or at least \(Self.minimumPollInterval) seconds")
             }
-            await store.setPollInterval(interval > 0 ? Duration(checkedSeconds: interval) : nil)
+            await demand.set(interval > 0 ? Duration(checkedSeconds: interval) : nil)
             return .json(["interval": interval == interval.rounded() ? .int(Int64(interval)) : .double(interval)])
         }
     }

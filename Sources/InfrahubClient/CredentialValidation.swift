@@ -6,6 +6,8 @@ package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     case file(path: String)
     /// `initialize`'s `initializationOptions.apiKey`.
     case initializationOptions
+    /// A forwarder's hello to the shared daemon, which carries the key it loaded.
+    case daemonHello
 
     /// "the API key in HYPERSTACK_API_KEY", as a message starts.
     package var description: String {
@@ -13,6 +15,7 @@ package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
         case .environment(let variable): return "the API key in \(variable)"
         case .file(let path): return "the API key file \(path)"
         case .initializationOptions: return "initializationOptions.apiKey"
+        case .daemonHello: return "the API key a forwarder sent"
         }
     }
 

@@ -58,13 +58,18 @@ package final class InfrahubAPIClient: Sendable {
     private let retryPolicy: RetryPolicy
     private let rateLimiter: RequestRateLimiter
 
-    package init(transport: any InfrahubTransport, configuration: InfrahubClientConfiguration, logger: Logger) {
+    /// - Parameter rateLimiter: the limiter of the upstream host, when other clients share
+    ///   it; by default this client gets its own, with the configuration's budget.
+    package init(
+        transport: any InfrahubTransport, configuration: InfrahubClientConfiguration,
+        rateLimiter: RequestRateLimiter? = nil, logger: Logger
+    ) {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
         self.credential = Lock(nil)
         self.retryPolicy = RetryPolicy(configuration)
-        self.rateLimiter = RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
+        self.rateLimiter = rateLimiter ?? RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
     }
 
     /// Sets or clears the API key sent as `api_key` (it may arrive late, from `initialize`).
@@ -226,6 +231,10 @@ package final class InfrahubAPIClient: Sendable {
                 ).redacting(key)
             }
             let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter, jitter: Double.random(in: 0...1))
+            if response?.head.status == .tooManyRequests {
+                // The budget is the source address's: every caller of this host waits it out.
+                rateLimiter.pause(for: delay)
+            }
             logger.debug(
                 "Retrying Infrahub request",
                 metadata: [

@@ -1,3 +1,4 @@
+import DequeModule
 import Locking
 import Synchronization
 
@@ -8,7 +9,10 @@ import Synchronization
 /// that holds a tenth of the budget (a short burst is free) and refills at the rest of it
 /// per minute, so no 60-second window can exceed the budget: burst + refill = budget.
 /// Waiting callers reserve their token up front, so they are served in arrival order.
-final class RequestRateLimiter: Sendable {
+///
+/// A process has one per upstream host, shared by every client of that host in it (the
+/// daemon's sessions included), since the budget belongs to the source address.
+package final class RequestRateLimiter: Sendable {
     /// The bucket arithmetic, separated from the clock so it can be checked without waiting.
     struct Bucket: Sendable, Equatable {
         let capacity: Double
@@ -40,6 +44,17 @@ final class RequestRateLimiter: Sendable {
             tokens = min(capacity, tokens + 1)
         }
 
+        /// The tokens there would be at `now`, without taking any.
+        func tokens(at now: Double) -> Double {
+            var copy = self
+            copy.refill(now: now)
+            return copy.tokens
+        }
+
+        mutating func setTokens(_ value: Double) {
+            tokens = value
+        }
+
         private mutating func refill(now: Double) {
             if now > updatedAt {
                 tokens = min(capacity, tokens + (now - updatedAt) * refillPerSecond)
@@ -48,13 +63,60 @@ final class RequestRateLimiter: Sendable {
         }
     }
 
+    /// What the lock guards: the bucket, a pause after a 429, and when recent requests went out.
+    private struct State: Sendable {
+        var bucket: Bucket
+        var budget: Int
+        /// No request leaves before this (seconds since origin), however many tokens there are.
+        var pausedUntil: Double = 0
+        /// Send times of the last minute, oldest first, for `usedLastMinute`.
+        var recent = Deque<Double>()
+
+        mutating func forget(before cutoff: Double) {
+            while let first = recent.first, first <= cutoff { recent.removeFirst() }
+        }
+    }
+
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
-    private let bucket: Lock<Bucket>
+    private let state: Lock<State>
 
-    init(requestsPerMinute: Int) {
+    package init(requestsPerMinute: Int) {
         origin = clock.now
-        bucket = Lock(Bucket(requestsPerMinute: requestsPerMinute, now: 0))
+        state = Lock(State(bucket: Bucket(requestsPerMinute: requestsPerMinute, now: 0), budget: max(1, requestsPerMinute)))
+    }
+
+    /// The budget per minute in force.
+    package var budget: Int { state.withLock { $0.budget } }
+
+    /// Requests that went out in the last 60 seconds.
+    package var usedLastMinute: Int {
+        let now = secondsSinceOrigin()
+        return state.withLock { state in
+            state.forget(before: now - 60)
+            return state.recent.count
+        }
+    }
+
+    /// Lowers the budget to `requestsPerMinute` if that is smaller: when clients that share
+    /// this limiter ask for different budgets, the strictest one holds for all of them.
+    package func lowerBudget(to requestsPerMinute: Int) {
+        let now = secondsSinceOrigin()
+        state.withLock { state in
+            guard requestsPerMinute < state.budget else { return }
+            let lowered = Bucket(requestsPerMinute: requestsPerMinute, now: now)
+            let tokens = min(lowered.capacity, state.bucket.tokens(at: now))
+            state.budget = max(1, requestsPerMinute)
+            state.bucket = lowered
+            state.bucket.setTokens(tokens)
+        }
+    }
+
+    /// Holds every caller back for `duration`: upstream said 429 with a Retry-After, and
+    /// the limit it enforces is per source address, so it applies to every client here.
+    package func pause(for duration: Duration) {
+        let until = secondsSinceOrigin() + duration.secondsValue
+        state.withLock { $0.pausedUntil = max($0.pausedUntil, until) }
     }
 
     /// Waits until this caller may send one request.
@@ -62,21 +124,44 @@ final class RequestRateLimiter: Sendable {
     /// Throws `CancellationError` when the calling task is cancelled while waiting; the
     /// reserved token is then handed back for the next caller.
     func acquire() async throws(CancellationError) {
+        while true {
+            let now = secondsSinceOrigin()
+            let pause = state.withLock { $0.pausedUntil - now }
+            if pause > 0 {
+                do { try await Task.sleep(for: .seconds(pause)) } catch { throw CancellationError() }
+                continue
+            }
+            break
+        }
         let now = secondsSinceOrigin()
-        let wait = bucket.withLock { $0.reserve(now: now) }
+        let wait = state.withLock { state in
+            let wait = state.bucket.reserve(now: now)
+            state.forget(before: now - 60)
+            state.recent.append(now + wait)
+            return wait
+        }
         guard wait > 0 else { return }
         do {
             try await Task.sleep(for: .seconds(wait))
         } catch {
             let now = secondsSinceOrigin()
-            bucket.withLock { $0.giveBack(now: now) }
+            state.withLock { state in
+                state.bucket.giveBack(now: now)
+                if let index = state.recent.lastIndex(where: { $0 > now }) { state.recent.remove(at: index) }
+            }
             throw CancellationError()
         }
     }
 
     private func secondsSinceOrigin() -> Double {
-        let elapsed = clock.now - origin
-        let parts = elapsed.components
+        (clock.now - origin).secondsValue
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var secondsValue: Double {
+        let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

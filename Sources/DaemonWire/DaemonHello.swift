@@ -1,0 +1,206 @@
+import HyperstackRPCHost
+import InfrahubClient
+import JanssonJSON
+
+/// The first line a forwarder or a control command writes on a daemon connection: which
+/// protocol and build it speaks, what it wants, and for a session, the upstream settings
+/// and the credential. The credential travels here and nowhere else: never in the daemon's
+/// argv or environment.
+package struct DaemonHello: Sendable, Equatable {
+    package enum Kind: String, Sendable {
+        /// A JSON-RPC session follows, in Content-Length framing both ways.
+        case session
+        /// Answer with the status object and close.
+        case status
+        /// Drain every session and exit.
+        case stop
+    }
+
+    package var kind: Kind
+    package var fingerprint: String
+    /// For `.session`: what the store is built from and how the connection is limited.
+    package var session: SessionHello?
+
+    package init(kind: Kind, fingerprint: String, session: SessionHello? = nil) {
+        self.kind = kind
+        self.fingerprint = fingerprint
+        self.session = session
+    }
+
+    /// A line of at most this many bytes, newline included.
+    package static let maxBytes = 64 << 10
+
+    package func encoded() -> [UInt8] {
+        var object: JSONObject = [
+            "hyperstackDaemon": .int(Int64(BuildFingerprint.daemonProtocolVersion)),
+            "fingerprint": .string(fingerprint),
+            "kind": .string(kind.rawValue),
+        ]
+        if let session { object["session"] = session.json }
+        return DaemonLine.encode(.object(object))
+    }
+
+    /// Reads a hello, with a message for each way it can be wrong; none quotes a credential.
+    package init(decoding line: [UInt8]) throws(DaemonWireError) {
+        let json = try DaemonLine.decode(line)
+        guard json["hyperstackDaemon"]?.intValue == Int64(BuildFingerprint.daemonProtocolVersion) else {
+            throw DaemonWireError("the peer speaks another daemon protocol")
+        }
+        guard let fingerprint = json["fingerprint"]?.stringValue else { throw DaemonWireError("the hello has no fingerprint") }
+        guard let kindName = json["kind"]?.stringValue, let kind = Kind(rawValue: kindName) else {
+            throw DaemonWireError("the hello asks for nothing this daemon does")
+        }
+        self.kind = kind
+        self.fingerprint = fingerprint
+        if kind == .session {
+            guard let session = json["session"] else { throw DaemonWireError("a session hello has no session settings") }
+            self.session = try SessionHello(json: session)
+        }
+    }
+}
+
+/// What a session needs from the forwarder's options: the upstream, resolved by the
+/// forwarder (base URL from the option, `HYPERSTACK_API_URL` or the default; the key from
+/// the environment, a file or `initialize`), and the connection's limits.
+package struct SessionHello: Sendable, Equatable {
+    package var sandbox: Bool
+    /// Absolute, so the daemon's working directory does not matter.
+    package var sandboxState: String?
+    package var baseURL: String
+    package var apiKey: SecretString?
+    package var cacheTTL: Double
+    package var pollInterval: Double
+    package var timeout: Double
+    package var rateLimit: Int
+    package var maxMessageBytes: Int
+    package var maxInFlight: Int
+
+    package init(
+        sandbox: Bool, sandboxState: String?, baseURL: String, apiKey: SecretString?, cacheTTL: Double,
+        pollInterval: Double, timeout: Double, rateLimit: Int, maxMessageBytes: Int, maxInFlight: Int
+    ) {
+        self.sandbox = sandbox
+        self.sandboxState = sandboxState
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.cacheTTL = cacheTTL
+        self.pollInterval = pollInterval
+        self.timeout = timeout
+        self.rateLimit = rateLimit
+        self.maxMessageBytes = maxMessageBytes
+        self.maxInFlight = maxInFlight
+    }
+
+    var json: JSON {
+        [
+            "sandbox": .bool(sandbox), "sandboxState": .string(orNull: sandboxState), "baseURL": .string(baseURL),
+            "apiKey": .string(orNull: apiKey?.revealed), "cacheTTL": .double(cacheTTL),
+            "pollInterval": .double(pollInterval), "timeout": .double(timeout), "rateLimit": .int(Int64(rateLimit)),
+            "maxMessageBytes": .int(Int64(maxMessageBytes)), "maxInFlight": .int(Int64(maxInFlight)),
+        ]
+    }
+
+    init(json: JSON) throws(DaemonWireError) {
+        func number(_ name: String) throws(DaemonWireError) -> Double {
+            guard let value = json[name]?.numberValue, value.isFinite, value >= 0 else {
+                throw DaemonWireError("the session setting \(name) must be a non-negative number")
+            }
+            return value
+        }
+        func count(_ name: String) throws(DaemonWireError) -> Int {
+            guard let value = json[name]?.intValue, value > 0, value <= Int64(Int32.max) else {
+                throw DaemonWireError("the session setting \(name) must be a positive integer")
+            }
+            return Int(value)
+        }
+        guard let sandbox = json["sandbox"]?.boolValue else { throw DaemonWireError("the session setting sandbox must be a boolean") }
+        guard let baseURL = json["baseURL"]?.stringValue else { throw DaemonWireError("the session setting baseURL must be a string") }
+        let state = json["sandboxState"]
+        guard state == nil || state!.isNull || state!.stringValue?.hasPrefix("/") == true else {
+            throw DaemonWireError("the session setting sandboxState must be an absolute path or null")
+        }
+        let key = json["apiKey"]
+        guard key == nil || key!.isNull || key!.stringValue != nil else {
+            throw DaemonWireError("the session's API key must be a string or null")
+        }
+        self.sandbox = sandbox
+        self.sandboxState = state?.stringValue
+        self.baseURL = baseURL
+        // Validated where it is loaded, as every credential is; the reason never quotes it.
+        if let text = key?.stringValue {
+            do {
+                self.apiKey = try SecretString(validatingAPIKey: text, from: .daemonHello)
+            } catch {
+                throw DaemonWireError("the session's API key is unusable: \(error.reason)")
+            }
+        } else {
+            self.apiKey = nil
+        }
+        cacheTTL = try number("cacheTTL")
+        pollInterval = try number("pollInterval")
+        timeout = try number("timeout")
+        rateLimit = try count("rateLimit")
+        maxMessageBytes = try count("maxMessageBytes")
+        maxInFlight = try count("maxInFlight")
+    }
+}
+
+/// The daemon's one-line answer to a session or stop hello.
+package struct DaemonWelcome: Sendable, Equatable {
+    package var fingerprint: String
+    package var pid: Int32
+
+    package init(fingerprint: String, pid: Int32) {
+        self.fingerprint = fingerprint
+        self.pid = pid
+    }
+
+    package func encoded() -> [UInt8] {
+        DaemonLine.encode(["ok": true, "fingerprint": .string(fingerprint), "pid": .int(Int64(pid))])
+    }
+
+    /// The refusal line: `{"ok":false,"error":…}`.
+    package static func refusal(_ message: String) -> [UInt8] {
+        DaemonLine.encode(["ok": false, "error": .string(message)])
+    }
+
+    /// Reads a welcome; a refusal throws its message.
+    package init(decoding line: [UInt8]) throws(DaemonWireError) {
+        let json = try DaemonLine.decode(line)
+        guard json["ok"]?.boolValue == true else {
+            throw DaemonWireError(json["error"]?.stringValue ?? "the daemon refused the connection")
+        }
+        guard let fingerprint = json["fingerprint"]?.stringValue, let pid = json["pid"]?.intValue else {
+            throw DaemonWireError("the daemon's welcome is malformed")
+        }
+        self.fingerprint = fingerprint
+        self.pid = Int32(truncatingIfNeeded: pid)
+    }
+}
+
+/// Something on a daemon connection that does not follow the protocol.
+package struct DaemonWireError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+/// One JSON value per line, compact.
+package enum DaemonLine {
+    package static func encode(_ json: JSON) -> [UInt8] {
+        // Our own values: strings, numbers and booleans, which always serialise.
+        var bytes = (try? json.serialized()) ?? Array("{}".utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    package static func decode(_ line: [UInt8]) throws(DaemonWireError) -> JSON {
+        let json: JSON
+        do {
+            json = try JSON.parse(line)
+        } catch {
+            throw DaemonWireError("the line is not JSON")
+        }
+        guard json.objectValue != nil else { throw DaemonWireError("the line is not a JSON object") }
+        return json
+    }
+}
