@@ -191,10 +191,55 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The per-user daemon: the socket, peer checks, sessions over shared stores, status, stop.
+        .target(
+            name: "HyperstackDaemon",
+            dependencies: [
+                "DaemonWire",
+                "UnixSockets",
+                "SecureFiles",
+                "Locking",
+                "JanssonJSON",
+                "JSONRPC",
+                "JSONRPCStdio",
+                "APIKeyStore",
+                "InfrahubClient",
+                "HyperstackSandbox",
+                "HyperstackRPCHost",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The thin client of the daemon: the forwarding stdio session and its replay ledger,
+        // one-shot calls, auto-start, and the status and stop requests.
+        .target(
+            name: "HyperstackForwarder",
+            dependencies: [
+                "DaemonWire",
+                "HyperstackDaemon",
+                "UnixSockets",
+                "SecureFiles",
+                "Locking",
+                "JanssonJSON",
+                "JSONRPC",
+                "JSONRPCStdio",
+                "InfrahubClient",
+                "HyperstackSandbox",
+                "HyperstackRPCServer",
+                "HyperstackRPCHost",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Option parsing, logging set-up, and one call into HyperstackRPCHost per subcommand.
         .executableTarget(
             name: "hyperstack-rpc",
             dependencies: [
+                "DaemonWire",
+                "HyperstackDaemon",
+                "HyperstackForwarder",
+                "UnixSockets",
                 "JanssonJSON",
                 "JSONRPC",
                 "JSONRPCStdio",

@@ -95,6 +95,9 @@ package actor KeyStore {
 
     // MARK: Reading
 
+    /// The key set as last published, without entering the actor: for status reports.
+    package nonisolated var publishedSnapshot: KeySnapshot { published.withLock { $0.snapshot } }
+
     /// The cached answer if it is younger than the TTL and than `maxAge`, else `nil`.
     ///
     /// Never enters the actor: this is the hot path the server takes for most lists.

@@ -19,7 +19,7 @@ package struct CallOutcome: Sendable {
     static let undeliveredStatus: Int32 = 3
 
     /// Writes the result to stdout, or the error to stderr, and says which happened.
-    static func deliver(_ response: JSON, of method: String) throws -> CallOutcome {
+    package static func deliver(_ response: JSON, of method: String) throws -> CallOutcome {
         if let result = response["result"] {
             let failure = OutputDescriptor.writeAll(STDOUT_FILENO, try result.serialized() + [UInt8(ascii: "\n")])
             if failure != 0 {

@@ -54,7 +54,7 @@ package struct Settings: Equatable, Sendable {
 
 extension Duration {
     /// A duration from option seconds, which the option parser has checked are finite and non-negative.
-    init(optionSeconds seconds: Double) {
+    package init(optionSeconds seconds: Double) {
         self = .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
     }
 }

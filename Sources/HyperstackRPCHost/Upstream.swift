@@ -9,7 +9,7 @@ import Logging
 /// The upstream side of the server: the transport (real HTTP or the embedded sandbox),
 /// the typed client and the key store, built from the settings. One per process, shared
 /// by every session.
-struct Upstream: Sendable {
+package struct Upstream: Sendable {
     static let defaultBaseURL = "https://infrahub-api.nexgencloud.com/v1"
 
     let client: InfrahubAPIClient
@@ -71,7 +71,7 @@ struct Upstream: Sendable {
     }
 
     /// The base URL requests go to: the option, else `HYPERSTACK_API_URL`, else Infrahub's.
-    static func baseURL(settings: Settings) -> String {
+    package static func baseURL(settings: Settings) -> String {
         settings.baseURL ?? Environment.value("HYPERSTACK_API_URL") ?? defaultBaseURL
     }
 

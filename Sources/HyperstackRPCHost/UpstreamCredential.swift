@@ -4,8 +4,8 @@ import SecureFiles
 
 /// The API key the server starts with: from `--api-key-file`, else `HYPERSTACK_API_KEY`, else
 /// none (initialize may bring one). Validated where it is loaded, and never named in an error.
-enum UpstreamCredential {
-    static func load(settings: Settings) throws -> SecretString? {
+package enum UpstreamCredential {
+    package static func load(settings: Settings) throws -> SecretString? {
         if let path = settings.apiKeyFile {
             let contents: String
             do {

@@ -71,6 +71,8 @@ package final class RequestRateLimiter: Sendable {
         var pausedUntil: Double = 0
         /// Send times of the last minute, oldest first, for `usedLastMinute`.
         var recent = Deque<Double>()
+        /// Every request let through since the limiter was made.
+        var total = 0
 
         mutating func forget(before cutoff: Double) {
             while let first = recent.first, first <= cutoff { recent.removeFirst() }
@@ -88,6 +90,9 @@ package final class RequestRateLimiter: Sendable {
 
     /// The budget per minute in force.
     package var budget: Int { state.withLock { $0.budget } }
+
+    /// Requests let through since the limiter was made.
+    package var requestCount: Int { state.withLock { $0.total } }
 
     /// Requests that went out in the last 60 seconds.
     package var usedLastMinute: Int {
@@ -138,6 +143,7 @@ package final class RequestRateLimiter: Sendable {
             let wait = state.bucket.reserve(now: now)
             state.forget(before: now - 60)
             state.recent.append(now + wait)
+            state.total += 1
             return wait
         }
         guard wait > 0 else { return }
@@ -148,6 +154,7 @@ package final class RequestRateLimiter: Sendable {
             state.withLock { state in
                 state.bucket.giveBack(now: now)
                 if let index = state.recent.lastIndex(where: { $0 > now }) { state.recent.remove(at: index) }
+                state.total -= 1
             }
             throw CancellationError()
         }

@@ -44,7 +44,7 @@ package struct FramingLimits: Sendable, Equatable {
 /// Wraps one message body for the wire: LSP gets a `Content-Length` header, NDJSON a
 /// trailing newline. `.auto` means nothing has been decided yet and uses LSP headers.
 /// The body must not contain a raw newline for NDJSON; `JSON.serialized()` never emits one.
-func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
+package func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
     buildFrame(bodyCount: body.count, framing: framing) { $0.put(body) }
 }
 

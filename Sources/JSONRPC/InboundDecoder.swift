@@ -34,7 +34,7 @@ struct InboundDecoder {
             onMessage: { body in handler.handle(Self.decode(body, options: parseOptions)) },
             onError: { error in
                 logger.warning("Bad input from the client: \(error)")
-                handler.handle(.unreadable(Self.answer(to: error)))
+                handler.handle(.unreadable(error.answer))
             })
     }
 
@@ -49,17 +49,21 @@ struct InboundDecoder {
         guard !entries.isEmpty else { return .unreadable(.invalidRequest("an empty batch [] is not a request")) }
         return .batch(entries.map(InboundMessage.init))
     }
-
-    private static func answer(to error: FramingError) -> RPCError {
-        switch error {
-        case .oversized: return .invalidRequest(error.description)
-        case .invalidHeader, .headerTooLong: return .parseError(error.description)
-        }
-    }
 }
 
 /// Whoever acts on decoded input (the dispatcher); a protocol so the decoder can take it
 /// `inout` beside itself, with no closure capturing both.
 protocol InboundEventHandler {
     mutating func handle(_ event: InboundEvent)
+}
+
+extension FramingError {
+    /// The error a framing problem is answered with (id null): -32600 for a message over
+    /// the limit, -32700 for a header that cannot be read. A forwarder answers with it too.
+    package var answer: RPCError {
+        switch self {
+        case .oversized: return .invalidRequest(description)
+        case .invalidHeader, .headerTooLong: return .parseError(description)
+        }
+    }
 }

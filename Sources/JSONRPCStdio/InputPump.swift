@@ -29,7 +29,8 @@ package final class InputPump: Sendable {
     /// - Parameters:
     ///   - waitForCapacity: blocks while the output side is backed up.
     ///   - consume: called with each chunk, on the reading thread, in order.
-    ///   - onEnd: called once at end of input (or a read error), on the reading thread.
+    ///   - onEnd: called once at end of input (or a read error), on the reading thread,
+    ///     after its last use of the descriptor.
     package func start(
         waitForCapacity: @escaping @Sendable () -> Void,
         consume: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
@@ -53,6 +54,11 @@ package final class InputPump: Sendable {
                         start = end
                     }
                 } else if count < 0 && errno == EINTR {
+                    continue
+                } else if count < 0 && errno == EAGAIN {
+                    // A socket shares its O_NONBLOCK with the writer's end of it: wait, don't spin.
+                    var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&entry, 1, -1)
                     continue
                 } else {
                     break

@@ -14,11 +14,11 @@ import Musl
 ///   a key or a secret), then carry on.
 /// - SIGUSR2: ignored.
 /// - SIGPIPE: ignored by `StandardStreams`, so a dead reader is EPIPE, a clean exit.
-enum SignalPolicy {
-    static let draining: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+package enum SignalPolicy {
+    package static let draining: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
     /// Installs the policy. Keep the returned sources alive for as long as it should hold.
-    static func install(
+    package static func install(
         onDrain: @escaping @Sendable (Int32) -> Void, onStatus: @escaping @Sendable () -> Void
     ) -> [any DispatchSourceSignal] {
         signal(SIGUSR2, SIG_IGN)

@@ -21,11 +21,6 @@ import Logging
 /// Not `Sendable`: it belongs to the function that serves; what other threads need is
 /// `termination`.
 package final class StdioServer {
-    /// How long in-flight requests may take to finish after end of input or a draining signal.
-    package static let drainTimeout = Duration.seconds(10)
-    /// How long buffered output may take to reach the reader once the server stops.
-    static let flushTimeout: TimeInterval = 5
-
     /// Where every reason to stop is requested, from any thread.
     package let termination: Termination
     private let identity: String
@@ -68,51 +63,14 @@ package final class StdioServer {
             let framing = connection.framing?.rawValue ?? "not yet detected"
             return "\(identity), pid \(getpid()), framing \(framing), output backlog \(writer.backlog) bytes\(details)"
         }
-        let termination = termination
-        InputPump().start(
-            waitForCapacity: { writer.waitForCapacity() },
-            consume: { chunk in
-                // Answers produced while handling one slice of input leave together, in one write.
-                writer.cork()
-                connection.receive(chunk)
-                writer.uncork()
-            },
-            onEnd: { termination.request(.endOfInput) })
+        ConnectionService.start(connection, input: InputPump(), writer: writer, termination: termination)
         var metadata = Logger.Metadata()
         for detail in self.details { metadata[detail.name] = "\(detail.value)" }
         logger.info("\(identity) serving on stdio", metadata: metadata)
 
         let reason = await termination.firstReason()
-        let exitStatus = await stop(for: reason, connection: connection, writer: writer)
+        let exitStatus = await ConnectionService.finish(connection, for: reason, writer: writer, logger: logger)
         withExtendedLifetime(signals) {}
         return exitStatus
-    }
-
-    /// Finishes what the reason allows and returns the exit status.
-    private func stop(for reason: TerminationReason, connection: some StdioConnection, writer: FrameWriter) async -> Int32 {
-        let flushDeadline = Date().addingTimeInterval(Self.flushTimeout)
-        switch reason {
-        case .exitNotification(let status):
-            logger.debug("exit notification received", metadata: ["status": "\(status)"])
-            writer.flushAndClose(deadline: flushDeadline)
-            return status
-        case .endOfInput:
-            logger.debug("end of input; finishing in-flight requests")
-            await connection.finishInput(timeout: Self.drainTimeout)
-            writer.flushAndClose(deadline: flushDeadline)
-            return 0
-        case .outputClosed:
-            logger.notice("stdout was closed by its reader; exiting")
-            return 0
-        case .parentExited:
-            logger.notice("the parent process is gone; exiting")
-            writer.flushAndClose(deadline: flushDeadline)
-            return 0
-        case .signal(let number):
-            logger.notice("signal \(number) received; finishing in-flight requests")
-            await connection.finishInput(timeout: Self.drainTimeout)
-            writer.flushAndClose(deadline: flushDeadline)
-            return 0
-        }
     }
 }

@@ -42,7 +42,7 @@ package final class Termination: Sendable {
     }
 
     /// The first reason requested.
-    func firstReason() async -> TerminationReason {
+    package func firstReason() async -> TerminationReason {
         for await reason in stream { return reason }
         return .endOfInput
     }

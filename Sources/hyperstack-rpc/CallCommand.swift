@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HyperstackForwarder
 import HyperstackRPCHost
 import JanssonJSON
 import Logging
@@ -17,6 +18,7 @@ struct CallCommand: AsyncParsableCommand {
         abstract: "Run one method and print its result as JSON.",
         discussion: """
             Example: hyperstack-rpc call apiKeys.list '{}' --sandbox | jq '.keys[].name'
+            With --remote auto, the call is answered by the shared daemon, from its warm cache.
             Exit status: 0 the result is on stdout; 1 the method failed (the error object is on stderr); \
             2 usage error; 3 the method succeeded but its result could not be written to stdout. \
             With --sandbox-state, waits up to 10 s for another process using that file.
@@ -47,8 +49,13 @@ struct CallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try LoggingSetup.bootstrap(level: options.logLevel ?? .warning, file: options.logFile)
-        let outcome = try await HyperstackServer.call(
-            method, params: try params.map { try JSON.parse($0) }, settings: options.settings, logger: logger)
+        let parsed = try params.map { try JSON.parse($0) }
+        let outcome: CallOutcome
+        if let remote = RemoteChoice.endpoint(option: options.remote) {
+            outcome = try await Forwarder.call(method, params: parsed, settings: options.settings, endpoint: remote, logger: logger)
+        } else {
+            outcome = try await HyperstackServer.call(method, params: parsed, settings: options.settings, logger: logger)
+        }
         Foundation.exit(outcome.exitStatus)
     }
 }

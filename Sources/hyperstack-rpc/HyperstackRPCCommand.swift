@@ -20,7 +20,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             status line; SIGUSR2 is ignored. A closed or read-only stdout at start is exit status 1.
             """,
         version: ServerIdentity.version,
-        subcommands: [ServeCommand.self, CallCommand.self],
+        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -33,7 +33,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             // That skips the parser, whose reflection over the option types is two thirds of the
             // start-up time in a static binary (see `Settings` for why the two cannot differ).
             if CommandLine.arguments.count <= 1 {
-                try await ServeCommand.serve(.defaults)
+                try await ServeCommand.serve(.defaults, remote: RemoteChoice.endpoint(option: nil))
             }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HyperstackForwarder
 import HyperstackRPCHost
 import Logging
 
@@ -14,12 +15,16 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: SharedOptions
 
     func run() async throws {
-        try await Self.serve(options.settings)
+        try await Self.serve(options.settings, remote: RemoteChoice.endpoint(option: options.remote))
     }
 
-    /// Serves until told to stop, then exits the process.
-    static func serve(_ settings: Settings) async throws -> Never {
+    /// Serves until told to stop, then exits the process: through the daemon at `remote`
+    /// (as a forwarder), or in this process.
+    static func serve(_ settings: Settings, remote: RemoteEndpoint?) async throws -> Never {
         let logger = try LoggingSetup.bootstrap(level: settings.logLevel ?? .info, file: settings.logFile)
+        if let remote {
+            Foundation.exit(try await Forwarder.serveStdio(settings, endpoint: remote, logger: logger))
+        }
         Foundation.exit(try await HyperstackServer.serveStdio(settings, logger: logger))
     }
 }

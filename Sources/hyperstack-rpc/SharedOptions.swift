@@ -1,4 +1,5 @@
 import ArgumentParser
+import HyperstackForwarder
 import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPC
@@ -45,6 +46,9 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Append logs to this file (mode 0600) instead of stderr.", valueName: "path"))
     var logFile: String?
 
+    @Option(help: ArgumentHelp("Work through the shared per-user daemon: auto (start it if needed), unix:PATH (that socket only) or off (default: $HYPERSTACK_RPC_REMOTE, else off).", valueName: "auto|unix:PATH|off"))
+    var remote: String?
+
     /// The parsed values.
     var settings: Settings {
         Settings(
@@ -63,6 +67,13 @@ struct SharedOptions: ParsableArguments {
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1 request") }
         if sandboxState != nil && !sandbox { throw ValidationError("--sandbox-state needs --sandbox") }
+        if let remote {
+            do {
+                _ = try RemoteEndpoint.parse(remote, fingerprint: "", environment: { _ in nil })
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
     }
 }
 

@@ -1,0 +1,61 @@
+import DaemonWire
+import HyperstackRPCServer
+import JanssonJSON
+import UnixSockets
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `daemon status` and `daemon stop`: one request on a connection of its own.
+package enum DaemonControl {
+    /// What a control request found.
+    package enum Outcome {
+        case answered(JSON)
+        /// No daemon listens at the socket (exit status 3).
+        case noDaemon
+    }
+
+    package static func status(_ paths: DaemonPaths) throws(DaemonWireError) -> Outcome {
+        try request(.status, paths)
+    }
+
+    /// Asks the daemon to drain and exit, and waits (up to `timeout`) until it has.
+    package static func stop(_ paths: DaemonPaths, timeout: Duration = .seconds(20)) throws(DaemonWireError) -> Outcome {
+        let outcome = try request(.stop, paths)
+        guard case .answered(let welcome) = outcome, let pid = welcome["pid"]?.intValue else { return outcome }
+        let deadline = ContinuousClock.now + timeout
+        while kill(pid_t(pid), 0) == 0 || errno == EPERM {
+            guard ContinuousClock.now < deadline else {
+                throw DaemonWireError("the daemon (pid \(pid)) is still draining after \(timeout)")
+            }
+            usleep(20_000)
+        }
+        return outcome
+    }
+
+    private static func request(_ kind: DaemonHello.Kind, _ paths: DaemonPaths) throws(DaemonWireError) -> Outcome {
+        let descriptor: Int32
+        do {
+            descriptor = try UnixSocket.connect(path: paths.socket)
+        } catch {
+            if error.meansNoListener { return .noDaemon }
+            throw DaemonWireError("\(error)")
+        }
+        defer { close(descriptor) }
+        guard let peer = UnixSocket.peer(of: descriptor), peer.uid == geteuid() else {
+            throw DaemonWireError("the process at \(paths.socket) is not running as this user")
+        }
+        let hello = DaemonHello(kind: kind, fingerprint: BuildFingerprint.current(version: ServerIdentity.version))
+        guard DescriptorIO.writeAll(descriptor, hello.encoded()),
+            let (line, _) = DescriptorIO.readLine(descriptor, limit: 1 << 20, timeout: .seconds(5))
+        else { throw DaemonWireError("the daemon at \(paths.socket) did not answer") }
+        let json = try DaemonLine.decode(line)
+        if json["ok"]?.boolValue == false {
+            throw DaemonWireError(json["error"]?.stringValue ?? "the daemon refused the request")
+        }
+        return .answered(json)
+    }
+}

@@ -1,0 +1,115 @@
+import DaemonWire
+import Foundation
+import HyperstackRPCHost
+import HyperstackRPCServer
+import JSONRPC
+import JSONRPCStdio
+import JanssonJSON
+import Logging
+import UnixSockets
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `--remote auto` and `--remote unix:PATH`: serve a client through the shared daemon,
+/// as a stdio session (`serveStdio`) or one call (`call`). With no daemon reachable or
+/// startable within 3 s, both serve in this process, as without `--remote`, and say so
+/// once on stderr.
+package enum Forwarder {
+    /// How long a forwarder looks for (and starts) a daemon before serving on its own.
+    static let connectTimeout = Duration.seconds(3)
+
+    package static func serveStdio(_ settings: Settings, endpoint: RemoteEndpoint, logger: Logger) async throws -> Int32 {
+        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
+        let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
+        let descriptor: Int32
+        do {
+            descriptor = try connector.open(hello, timeout: connectTimeout)
+        } catch {
+            StandardError.write("hyperstack-rpc: no shared daemon (\(error)); serving in this process instead\n")
+            return try await HyperstackServer.serveStdio(settings, logger: logger)
+        }
+        let stdio = StdioServer(
+            name: ServerIdentity.name, version: ServerIdentity.version,
+            details: [("upstream", "shared daemon at \(endpoint.paths.socket)")], logger: logger)
+        let writer = try stdio.takeOverStandardOutput()
+        let connection = ForwardingConnection(
+            descriptor: descriptor, hello: hello, connector: connector,
+            limits: FramingLimits(maxMessageBytes: settings.maxMessageBytes), framing: settings.framing,
+            writer: writer, termination: stdio.termination, logger: logger,
+            fallback: { try InProcessSession(settings: settings, hello: hello.session!, logger: logger) })
+        connection.start()
+        return await stdio.serve(connection, writer: writer)
+    }
+
+    /// One request through the daemon's warm store, printed as `call` prints it. A read is
+    /// asked again on a new connection if the daemon goes away before answering; a mutation
+    /// is not, and gets 1504.
+    package static func call(
+        _ method: String, params: JSON?, settings: Settings, endpoint: RemoteEndpoint, logger: Logger
+    ) async throws -> CallOutcome {
+        signal(SIGPIPE, SIG_IGN)
+        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
+        let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
+        var request: JSONObject = ["jsonrpc": "2.0", "id": 1, "method": .string(method)]
+        if let params { request["params"] = params }
+        let frame = encodeFrame(body: try JSON.object(request).serialized(), framing: .lsp)
+        for attempt in 1...2 {
+            let descriptor: Int32
+            do {
+                descriptor = try connector.open(hello, timeout: connectTimeout)
+            } catch {
+                StandardError.write("hyperstack-rpc: no shared daemon (\(error)); running the call in this process instead\n")
+                return try await HyperstackServer.call(method, params: params, settings: settings, logger: logger)
+            }
+            defer { close(descriptor) }
+            if DescriptorIO.writeAll(descriptor, frame), let response = readResponse(descriptor) {
+                return try CallOutcome.deliver(response, of: method)
+            }
+            if ForwarderLedger.mutations.contains(method) || attempt == 2 {
+                let body = ForwarderLedger.outcomeUnknown(id: Array("1".utf8), method: method)
+                return try CallOutcome.deliver(try JSON.parse(body), of: method)
+            }
+        }
+        fatalError("unreachable: the loop returns on its last attempt")
+    }
+
+    /// The response to id 1, skipping the change notifications before it; `nil` if the
+    /// connection ends first.
+    private static func readResponse(_ descriptor: Int32) -> JSON? {
+        var framer = ContentLengthFramer(limits: FramingLimits(maxMessageBytes: Int.max >> 1))
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { DescriptorIO.readSome(descriptor, into: $0) }
+            guard count > 0 else { return nil }
+            var found: JSON?
+            for event in framer.feed(chunk[..<count]) {
+                if case .message(let body) = event, let json = try? JSON.parse(body), json["id"]?.intValue == 1 {
+                    found = json
+                }
+            }
+            if let found { return found }
+        }
+    }
+
+    /// The session's settings as the daemon needs them: the base URL resolved here, the
+    /// state file made absolute, the key loaded and checked here.
+    static func sessionHello(_ settings: Settings) throws -> SessionHello {
+        SessionHello(
+            sandbox: settings.sandbox, sandboxState: settings.sandboxState.map(absolute),
+            baseURL: Upstream.baseURL(settings: settings),
+            apiKey: settings.sandbox ? nil : try UpstreamCredential.load(settings: settings),
+            cacheTTL: settings.cacheTTL, pollInterval: settings.pollInterval, timeout: settings.timeout,
+            rateLimit: settings.rateLimit, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight)
+    }
+
+    private static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return FileManager.default.currentDirectoryPath + "/" + path
+    }
+}

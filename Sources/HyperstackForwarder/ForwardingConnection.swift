@@ -1,0 +1,283 @@
+import DaemonWire
+import Foundation
+import HyperstackRPCServer
+import InfrahubClient
+import JSONRPC
+import JSONRPCStdio
+import JanssonJSON
+import Locking
+import Logging
+import Synchronization
+import UnixSockets
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The forwarder's side of one client's session: the client sees the protocol it would see
+/// from a server of its own, while a shared daemon does the work.
+///
+/// Client input is framed here, with the server's own framer and limits, so framing errors
+/// get the same answers; each message is noted in the `ForwarderLedger` and sent on in
+/// Content-Length framing. A thread of its own reads the daemon's answers, notes them, and
+/// writes each to the client in the client's framing, whole frames only. When the daemon
+/// goes away, that thread opens a new connection (starting a daemon for `auto`, or falling
+/// back to a session in this process) and replays what the ledger says.
+///
+/// Locks: `link` is held to send and to replace the connection, so nothing is sent between
+/// a loss and its replay; `ledger` is taken inside it, or alone by the answer reader.
+final class ForwardingConnection: StdioConnection {
+    private struct Link {
+        var descriptor: Int32
+        var generation: UInt64 = 0
+        /// The client's input ended: the daemon gets end of input too, and its close after
+        /// answering everything ends the session.
+        var finishing = false
+        /// Serving in this process after the daemon could not be reached again.
+        var inProcess: InProcessSession?
+    }
+
+    private struct Input {
+        /// Moved out while it feeds, so the handlers can update the rest.
+        var framer: AutoFramer?
+        var sentRequest = false
+        var shutdownSeen = false
+    }
+
+    private let link: Lock<Link>
+    private let ledger = Lock(ForwarderLedger())
+    private let input: Lock<Input>
+    private let replyFraming = Lock<Framing?>(nil)
+    private let finished = Latch()
+    private let hello: Lock<DaemonHello>
+    private let connector: DaemonConnector
+    private let fallback: @Sendable () throws -> InProcessSession
+    private let writer: FrameWriter
+    private let termination: Termination
+    private let parseOptions: JSONParseOptions
+    private let logger: Logger
+
+    init(
+        descriptor: Int32, hello: DaemonHello, connector: DaemonConnector, limits: FramingLimits, framing: Framing,
+        writer: FrameWriter, termination: Termination, logger: Logger,
+        fallback: @escaping @Sendable () throws -> InProcessSession
+    ) {
+        link = Lock(Link(descriptor: descriptor))
+        input = Lock(Input(framer: AutoFramer(framing: framing, limits: limits)))
+        self.hello = Lock(hello)
+        self.connector = connector
+        self.fallback = fallback
+        self.writer = writer
+        self.termination = termination
+        parseOptions = ConnectionConfiguration(framing: framing).parseOptions
+        self.logger = logger
+    }
+
+    /// Starts reading the daemon's answers.
+    func start() {
+        let thread = Thread { [self] in readAnswers() }
+        thread.name = "hyperstack-rpc.forwarder"
+        thread.start()
+    }
+
+    var framing: Framing? { replyFraming.withLock { $0 } }
+
+    // MARK: Client to daemon
+
+    func receive(_ bytes: UnsafeRawBufferPointer) {
+        // The reader thread is the only caller; the lock only makes that visible to Swift.
+        input.withLock { input in
+            var framer = input.framer.take()!
+            defer { input.framer = framer }
+            if replyFraming.withLock({ $0 }) == nil, let decided = framer.decide(from: bytes) {
+                replyFraming.withLock { $0 = decided }
+            }
+            var pending: [(message: ClientMessage, body: [UInt8])] = []
+            var exitStatus: Int32?
+            framer.feed(
+                bytes,
+                onMessage: { body in
+                    let message = ClientMessage(body: body, options: parseOptions)
+                    if let key = observe(message, input: &input, exitStatus: &exitStatus) {
+                        // The session's store depends on the key: reconnect with it, before initialize.
+                        forward(pending)
+                        pending = []
+                        rebind(apiKey: key)
+                    }
+                    pending.append((message, Array(body)))
+                },
+                onError: { error in
+                    logger.warning("Bad input from the client: \(error)")
+                    answerClient(Self.errorBody(error.answer))
+                })
+            forward(pending)
+            if let exitStatus { termination.request(.exitNotification(exitStatus)) }
+        }
+    }
+
+    /// What the forwarder itself acts on: the parent's pid in `initialize`, the exit status
+    /// `exit` implies. Returns initialize's API key when it differs from the session's.
+    private func observe(_ message: ClientMessage, input: inout Input, exitStatus: inout Int32?) -> SecretString? {
+        switch message {
+        case .request(let request):
+            defer { input.sentRequest = true }
+            if request.method == "shutdown" { input.shutdownSeen = true }
+            guard request.method == "initialize", !input.sentRequest,
+                let options = try? InitializeOptions(params: request.json["params"])
+            else { return nil }
+            if let processID = options.processID { termination.watchParent(processID: processID) }
+            guard let key = options.apiKey, key != hello.withLock({ $0.session?.apiKey }) else { return nil }
+            return key
+        case .notification(let method):
+            if method == "exit" { exitStatus = input.shutdownSeen ? 0 : 1 }
+        case .batch:
+            input.sentRequest = true
+        case .other:
+            break
+        }
+        return nil
+    }
+
+    /// Notes `messages` in the ledger and sends them, as one step under the link lock, so a
+    /// reconnect replays each either from the ledger or not at all. A failed write is left
+    /// to the answer reader, which sees the connection end and replays.
+    private func forward(_ messages: [(message: ClientMessage, body: [UInt8])]) {
+        guard !messages.isEmpty else { return }
+        var frames: [UInt8] = []
+        for entry in messages { frames += encodeFrame(body: entry.body, framing: .lsp) }
+        link.withLock { link in
+            ledger.withLock { ledger in
+                for entry in messages { ledger.forwarded(entry.message, body: entry.body) }
+            }
+            _ = DescriptorIO.writeAll(link.descriptor, frames)
+        }
+    }
+
+    private func rebind(apiKey: SecretString) {
+        var next = hello.withLock { $0 }
+        next.session?.apiKey = apiKey
+        link.withLock { link in
+            guard let descriptor = try? connector.open(next, timeout: .seconds(3)) else {
+                logger.error("Could not reconnect to the daemon with initialize's API key; the session keeps the first key")
+                return
+            }
+            hello.withLock { $0 = next }
+            _ = Glibc.shutdown(link.descriptor, Int32(SHUT_RDWR))
+            link.descriptor = descriptor
+            link.generation += 1
+        }
+    }
+
+    // MARK: Daemon to client
+
+    private func readAnswers() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        var (descriptor, generation) = link.withLock { ($0.descriptor, $0.generation) }
+        var framer = ContentLengthFramer(limits: FramingLimits(maxMessageBytes: Int.max >> 1))
+        while true {
+            writer.waitForCapacity()
+            let count = DescriptorIO.readSome(descriptor, into: buffer)
+            if count > 0 {
+                writer.cork()
+                framer.feed(
+                    UnsafeRawBufferPointer(rebasing: buffer[..<count]),
+                    onMessage: { body in deliver(body) },
+                    onError: { error in logger.error("Unreadable frame from the daemon: \(error)") })
+                writer.uncork()
+                continue
+            }
+            // The connection ended: replaced on purpose, finished, or the daemon is gone.
+            let next = link.withLock { link -> (Int32, UInt64)? in
+                if link.generation != generation { return (link.descriptor, link.generation) }
+                if link.finishing, ledger.withLock({ $0.isIdle }) { return nil }
+                return reconnect(&link)
+            }
+            close(descriptor)
+            guard let next else {
+                finished.open()
+                return
+            }
+            (descriptor, generation) = next
+            framer = ContentLengthFramer(limits: FramingLimits(maxMessageBytes: Int.max >> 1))
+        }
+    }
+
+    private func deliver(_ body: UnsafeRawBufferPointer) {
+        let reply = DaemonReply(body: body)
+        switch ledger.withLock({ $0.received(reply, body: body) }) {
+        case .forward: answerClient(Array(body))
+        case .drop: break
+        case .forwardInstead(let replacement): answerClient(replacement)
+        }
+    }
+
+    private func answerClient(_ body: [UInt8]) {
+        writer.write(encodeFrame(body: body, framing: replyFraming.withLock { $0 } ?? .lsp))
+    }
+
+    /// With the link locked: a new connection (a daemon started again, or a session in this
+    /// process), the ledger's replay sent on it, and its local answers written.
+    private func reconnect(_ link: inout Link) -> (Int32, UInt64)? {
+        logger.warning("The connection to the shared daemon broke; reconnecting")
+        let descriptor: Int32
+        if let opened = try? connector.open(hello.withLock { $0 }, timeout: .seconds(3)) {
+            descriptor = opened
+        } else {
+            do {
+                let session = try fallback()
+                StandardError.write("hyperstack-rpc: the shared daemon is gone and none could be started; serving in this process\n")
+                link.inProcess = session
+                descriptor = session.descriptor
+            } catch {
+                logger.error("No daemon and no in-process session could be started: \(error)")
+                termination.request(.outputClosed)
+                return nil
+            }
+        }
+        let plan = ledger.withLock { $0.replay() }
+        var bytes: [UInt8] = []
+        for body in plan.resend { bytes += encodeFrame(body: body, framing: .lsp) }
+        _ = DescriptorIO.writeAll(descriptor, bytes)
+        if link.finishing { _ = Glibc.shutdown(descriptor, Int32(SHUT_WR)) }
+        for answer in plan.answers { answerClient(answer) }
+        link.descriptor = descriptor
+        link.generation += 1
+        return (descriptor, link.generation)
+    }
+
+    // MARK: End of input
+
+    func finishInput(timeout: Duration) async {
+        link.withLock { link in
+            link.finishing = true
+            _ = Glibc.shutdown(link.descriptor, Int32(SHUT_WR))
+        }
+        await finished.wait(timeout: timeout)
+    }
+
+    /// `{"jsonrpc":"2.0","id":null,"error":…}`, as the server answers what it cannot read.
+    private static func errorBody(_ error: RPCError) -> [UInt8] {
+        (try? JSON.object(["jsonrpc": "2.0", "id": nil, "error": error.json]).serialized())
+            ?? Array(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#.utf8)
+    }
+}
+
+/// Opens once; a waiter returns when it opens or its timeout passes.
+private final class Latch: Sendable {
+    private let isOpen = Atomic<Bool>(false)
+
+    func open() {
+        isOpen.store(true, ordering: .releasing)
+    }
+
+    /// Checks every 5 ms: it is waited on once, at the end of a session.
+    func wait(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while !isOpen.load(ordering: .acquiring), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import JSONRPC
+import JanssonJSON
+
+/// An id as it goes over the wire, serialised: the key a forwarder matches answers by.
+/// The daemon serialises ids with the same code (`RequestID.serialized()`), so the bytes in
+/// its answer equal the bytes computed from the request.
+typealias WireID = [UInt8]
+
+/// What a forwarder needs to know about one message from its client.
+enum ClientMessage {
+    /// A request with an id: it will be answered.
+    case request(Request)
+    /// A notification (no id): `initialized`, `exit`, `$/cancelRequest`, ...
+    case notification(method: String)
+    /// A batch; its requests are answered together, in one array.
+    case batch([Request])
+    /// Anything else (not JSON, a response, an invalid message): forwarded for the daemon
+    /// to answer, not tracked.
+    case other
+
+    struct Request {
+        var id: WireID
+        var method: String
+        /// The message itself, parsed: for `initialize`, its params; for a batch entry, what
+        /// is re-sent after a reconnect.
+        var json: JSON
+    }
+
+    /// Parses `body` once; cheap for the small requests clients send.
+    init(body: UnsafeRawBufferPointer, options: JSONParseOptions) {
+        guard let json = try? JSON.parse(body, options: options) else {
+            self = .other
+            return
+        }
+        switch json {
+        case .object:
+            guard let method = json["method"]?.stringValue else {
+                self = .other
+                return
+            }
+            guard let idValue = json["id"] else {
+                self = .notification(method: method)
+                return
+            }
+            guard let id = RequestID(json: idValue), !idValue.isNull else {
+                self = .other
+                return
+            }
+            self = .request(Request(id: id.serialized(), method: method, json: json))
+        case .array(let entries):
+            let requests = entries.compactMap { entry -> Request? in
+                guard let method = entry["method"]?.stringValue, let idValue = entry["id"], !idValue.isNull,
+                    let id = RequestID(json: idValue)
+                else { return nil }
+                return Request(id: id.serialized(), method: method, json: entry)
+            }
+            self = .batch(requests)
+        default:
+            self = .other
+        }
+    }
+}
+
+/// What the daemon sent: an answer (by id), a batch of answers, or something else
+/// (a notification). Answers are recognised by the exact envelope `OutboundMessage`
+/// writes, so telling them apart reads only the id, never the result.
+enum DaemonReply: Equatable {
+    case response(WireID)
+    case batch([WireID])
+    case other
+
+    private static let envelopeHead: [UInt8] = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+
+    init(body: UnsafeRawBufferPointer) {
+        if body.count > Self.envelopeHead.count, body.starts(with: Self.envelopeHead) {
+            self = Self.scanID(body, from: Self.envelopeHead.count).map(DaemonReply.response) ?? .other
+        } else if body.first == UInt8(ascii: "[") {
+            // Batches are rare: a full parse is fine here.
+            guard let entries = (try? JSON.parse(body))?.arrayValue else {
+                self = .other
+                return
+            }
+            self = .batch(entries.compactMap { $0["id"].flatMap(RequestID.init(json:))?.serialized() })
+        } else {
+            self = .other
+        }
+    }
+
+    /// The id token at `start`: a string (to its unescaped closing quote) or a number or
+    /// null (to the comma that follows it).
+    private static func scanID(_ body: UnsafeRawBufferPointer, from start: Int) -> WireID? {
+        var index = start
+        if body[index] == UInt8(ascii: "\"") {
+            index += 1
+            while index < body.count {
+                switch body[index] {
+                case UInt8(ascii: "\\"): index += 2
+                case UInt8(ascii: "\""): return Array(body[start...index])
+                default: index += 1
+                }
+            }
+            return nil
+        }
+        while index < body.count, body[index] != UInt8(ascii: ",") { index += 1 }
+        return index < body.count ? Array(body[start..<index]) : nil
+    }
+}
