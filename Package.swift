@@ -289,6 +289,14 @@ let package = Package(
             name: "LogOutputTests",
             dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "DaemonWireTests",
+            dependencies: ["DaemonWire", "UnixSockets", "SecureFiles", "InfrahubClient"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HyperstackForwarderTests",
+            dependencies: ["HyperstackForwarder", "JSONRPC", "JanssonJSON"],
+            swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["Locking", "JSONRPCStdio"], swiftSettings: strictSettings),
         // An in-memory pair of ends and a test session, for the JSON-RPC and server tests.
