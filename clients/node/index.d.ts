@@ -206,6 +206,9 @@ export declare const BadUpstreamResponse: RpcErrorClass<1502>;
 export type BadUpstreamResponse = InstanceType<typeof BadUpstreamResponse>;
 export declare const UpstreamUnavailable: RpcErrorClass<1503>;
 export type UpstreamUnavailable = InstanceType<typeof UpstreamUnavailable>;
+/** 1504 (with `remote`): a mutation in flight when the daemon connection broke; not re-sent, may or may not have happened. `data` is `{method}`. */
+export declare const OutcomeUnknown: RpcErrorClass<1504>;
+export type OutcomeUnknown = InstanceType<typeof OutcomeUnknown>;
 
 /** code → class, for the codes above. */
 export declare const ERROR_CLASSES: ReadonlyMap<number, RpcErrorClass<number>>;
