@@ -11,6 +11,23 @@ local function run()
   vim.notify = function(message, level) table.insert(notes, { message = message, level = level }) end
 
   local hs = require('hyperstack')
+
+  -- remote: appended to cmd as --remote VALUE; anything but nil, false, 'auto' or 'unix:PATH' is refused in setup.
+  hs.setup({ cmd = { 'hyperstack-rpc', '--log-level', 'warning' }, remote = 'auto' })
+  check(vim.deep_equal(hs.command(), { 'hyperstack-rpc', '--log-level', 'warning', '--remote', 'auto' }),
+    'remote = auto gave ' .. vim.inspect(hs.command()))
+  check(#hs.config.cmd == 3, 'command() changed config.cmd: ' .. vim.inspect(hs.config.cmd))
+  hs.setup({ remote = 'unix:/tmp/hs.sock' })
+  check(vim.deep_equal(vim.list_slice(hs.command(), 4), { '--remote', 'unix:/tmp/hs.sock' }), vim.inspect(hs.command()))
+  for _, bad in ipairs({ '', 'AUTO', 'auto ', 'unix:', 'unix', 'unix:/tmp/a\0b', 'tcp:127.0.0.1:1', 1, true }) do
+    local refused, message = pcall(hs.setup, { remote = bad })
+    check(not refused and tostring(message):find("remote must be nil", 1, true), 'remote = ' .. vim.inspect(bad)
+      .. ' was not refused: ' .. tostring(message))
+  end
+  check(hs.config.remote == 'unix:/tmp/hs.sock', 'a refused setup changed the config')
+  hs.setup({ remote = false })
+  check(not vim.tbl_contains(hs.command(), '--remote'), 'remote = false still passes --remote')
+
   hs.setup({ cmd = { vim.env.HYPERSTACK_TEST_BIN, '--sandbox' } })
 
   local name = 'nvim-test-é-' .. vim.fn.getpid() .. '-' .. vim.loop.hrtime()
