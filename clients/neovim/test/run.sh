@@ -19,7 +19,7 @@ export XDG_STATE_HOME="$state" XDG_CACHE_HOME="$state" XDG_DATA_HOME="$state" XD
 # Never let a real key from the environment reach the sandboxed run, nor its daemon setting decide for us.
 unset HYPERSTACK_API_KEY HYPERSTACK_API_URL HYPERSTACK_RPC_REMOTE
 
-export HYPERSTACK_TEST_BIN="$bin"
+export HYPERSTACK_TEST_BIN="$bin" HYPERSTACK_TEST_DIR="$here"
 timeout 60 nvim --headless -u NONE -i NONE -n \
   --cmd "set runtimepath^=$plugin" \
   -c "luafile $here/spec.lua"

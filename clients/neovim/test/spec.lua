@@ -1,7 +1,6 @@
 -- Runs inside `nvim --headless` (see run.sh). Exits 0 on success, 1 with a traceback on failure.
-local function check(condition, message)
-  if not condition then error(message, 2) end
-end
+local harness = dofile(vim.env.HYPERSTACK_TEST_DIR .. '/harness.lua')
+local check = harness.check
 
 local function run()
   vim.cmd('runtime plugin/hyperstack.lua')
@@ -90,11 +89,4 @@ local function run()
   end
 end
 
-local ok, failure = xpcall(run, debug.traceback)
-if ok then
-  io.stdout:write('neovim: all checks passed\n')
-  vim.cmd('qall!')
-else
-  io.stderr:write('neovim: FAILED\n' .. tostring(failure) .. '\n')
-  vim.cmd('cquit 1')
-end
+harness.main('neovim', run)

@@ -1,8 +1,7 @@
 -- Runs inside `nvim --headless` (see run.sh), with an XDG_RUNTIME_DIR of its own: remote = 'auto'
 -- against the real shared daemon (issue 12). Fails, never skips, on a server without --remote.
-local function check(condition, message)
-  if not condition then error(message, 2) end
-end
+local harness = dofile(vim.env.HYPERSTACK_TEST_DIR .. '/harness.lua')
+local check = harness.check
 
 local bin = vim.env.HYPERSTACK_TEST_BIN
 
@@ -68,11 +67,4 @@ local function run_spec()
   check(vim.wait(10000, function() return not hs.is_running() end, 20), 'the forwarder did not exit after :HyperstackStop')
 end
 
-local ok, failure = xpcall(run_spec, debug.traceback)
-if ok then
-  io.stdout:write('neovim (remote = auto): all checks passed\n')
-  vim.cmd('qall!')
-else
-  io.stderr:write('neovim (remote = auto): FAILED\n' .. tostring(failure) .. '\n')
-  vim.cmd('cquit 1')
-end
+harness.main('neovim (remote = auto)', run_spec)
