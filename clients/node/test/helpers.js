@@ -64,15 +64,18 @@ export class DaemonRuntime {
     return JSON.parse(done.stdout);
   }
 
-  async stop() {
+  stop() {
     try {
       const done = this.command('daemon', 'status');
       if (done.status !== 0) return; // 3: no daemon; anything else: a binary without the daemon, which started none
       const { pid, socket } = JSON.parse(done.stdout);
+      // `daemon stop` returns once the daemon is gone (it waits up to about 15 s for that).
       const stopped = this.command('daemon', 'stop', '--remote', `unix:${socket}`);
-      if (stopped.status === 0 && await waitUntilGone(pid, 15_000)) return;
-      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
-      throw new Error(`daemon stop exited ${stopped.status} and left pid ${pid} running (killed); stderr: ${stopped.stderr.slice(-2000)}`);
+      if (stopped.status === 0 && !processAlive(pid)) return;
+      const left = processAlive(pid);
+      if (left) process.kill(pid, 'SIGKILL');
+      throw new Error(`daemon stop exited ${stopped.status}${left ? ` and left pid ${pid} running (killed)` : ''}; `
+        + `stderr: ${stopped.stderr.slice(-2000)}`);
     } finally {
       rmSync(this.directory, { recursive: true, force: true });
     }
@@ -87,13 +90,4 @@ export function processAlive(pid) {
   } catch {
     return false;
   }
-}
-
-async function waitUntilGone(pid, ms) {
-  const deadline = Date.now() + ms;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
 }

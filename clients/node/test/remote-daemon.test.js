@@ -12,7 +12,7 @@ const clients = [];
 beforeEach(() => { runtime = new DaemonRuntime(); });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
-  await runtime.stop();
+  runtime.stop();
 });
 
 async function start(remote) {

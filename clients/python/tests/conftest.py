@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NoReturn, Optional, Tuple
@@ -265,13 +264,16 @@ class DaemonRuntime:
                 return  # 3: no daemon; anything else: a binary without the daemon, which started none
             status = json.loads(done.stdout)
             pid, socket = int(status["pid"]), str(status["socket"])
+            # `daemon stop` returns once the daemon is gone (it waits up to about 15 s for that).
             stopped = self.command("daemon", "stop", "--remote", f"unix:{socket}")
-            if stopped.returncode == 0 and wait_until_gone(pid, 15):
+            if stopped.returncode == 0 and not process_alive(pid):
                 return
-            if process_alive(pid):
+            left = process_alive(pid)
+            if left:
                 os.kill(pid, signal.SIGKILL)
             raise AssertionError(
-                f"daemon stop exited {stopped.returncode} and left pid {pid} running (killed); stderr: {stopped.stderr[-2000:]}"
+                f"daemon stop exited {stopped.returncode}{f' and left pid {pid} running (killed)' if left else ''}; "
+                f"stderr: {stopped.stderr[-2000:]}"
             )
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -284,15 +286,6 @@ def process_alive(pid: int) -> bool:
             return stat.read().rpartition(b")")[2].split()[0] != b"Z"
     except FileNotFoundError:
         return False
-
-
-def wait_until_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while process_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture
