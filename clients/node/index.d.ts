@@ -14,6 +14,14 @@ export interface ClientOptions {
   apiKey?: string;
   /** API base URL (`--base-url`), e.g. a local `hyperstack-sandbox`. */
   baseUrl?: string;
+  /**
+   * Share one server among every client on the machine (`--remote`): `'auto'` runs a forwarder to
+   * the per-user daemon, starting it when none runs; `'unix:PATH'` uses the daemon listening on
+   * PATH, with no auto-start. Absent: standalone, unless the inherited environment sets
+   * HYPERSTACK_RPC_REMOTE. Any other value throws a TypeError from the constructor. The API key
+   * still travels in the environment, and on to the daemon over the socket only.
+   */
+  remote?: RemoteOption | null;
   /** Extra command-line arguments, appended after the ones above. */
   args?: readonly string[];
   /** Extra environment variables, merged over process.env. */
@@ -32,6 +40,9 @@ export interface ClientOptions {
    */
   trace?: (direction: 'send' | 'receive', message: unknown) => void;
 }
+
+/** The values of `ClientOptions.remote`. */
+export type RemoteOption = 'auto' | `unix:${string}`;
 
 /** Per-call options. A fired signal or an elapsed timeout sends `$/cancelRequest`. */
 export interface CallOptions {
@@ -195,6 +206,9 @@ export declare const BadUpstreamResponse: RpcErrorClass<1502>;
 export type BadUpstreamResponse = InstanceType<typeof BadUpstreamResponse>;
 export declare const UpstreamUnavailable: RpcErrorClass<1503>;
 export type UpstreamUnavailable = InstanceType<typeof UpstreamUnavailable>;
+/** 1504 (with `remote`): a mutation in flight when the daemon connection broke; not re-sent, may or may not have happened. `data` is `{method}`. */
+export declare const OutcomeUnknown: RpcErrorClass<1504>;
+export type OutcomeUnknown = InstanceType<typeof OutcomeUnknown>;
 
 /** code → class, for the codes above. */
 export declare const ERROR_CLASSES: ReadonlyMap<number, RpcErrorClass<number>>;

@@ -4,7 +4,7 @@ export {
   RpcError, ERROR_CLASSES,
   ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
   UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
-  UpstreamError, BadUpstreamResponse, UpstreamUnavailable,
+  UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown,
   AbortError, TimeoutError, ServerDiedError, ClientClosedError,
 } from './src/errors.js';
 export { ProtocolError, FrameDecoder, encodeFrame } from './src/framing.js';

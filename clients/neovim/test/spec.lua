@@ -1,7 +1,6 @@
 -- Runs inside `nvim --headless` (see run.sh). Exits 0 on success, 1 with a traceback on failure.
-local function check(condition, message)
-  if not condition then error(message, 2) end
-end
+local harness = dofile(vim.env.HYPERSTACK_TEST_DIR .. '/harness.lua')
+local check = harness.check
 
 local function run()
   vim.cmd('runtime plugin/hyperstack.lua')
@@ -11,6 +10,23 @@ local function run()
   vim.notify = function(message, level) table.insert(notes, { message = message, level = level }) end
 
   local hs = require('hyperstack')
+
+  -- remote: appended to cmd as --remote VALUE; anything but nil, false, 'auto' or 'unix:PATH' is refused in setup.
+  hs.setup({ cmd = { 'hyperstack-rpc', '--log-level', 'warning' }, remote = 'auto' })
+  check(vim.deep_equal(hs.command(), { 'hyperstack-rpc', '--log-level', 'warning', '--remote', 'auto' }),
+    'remote = auto gave ' .. vim.inspect(hs.command()))
+  check(#hs.config.cmd == 3, 'command() changed config.cmd: ' .. vim.inspect(hs.config.cmd))
+  hs.setup({ remote = 'unix:/tmp/hs.sock' })
+  check(vim.deep_equal(vim.list_slice(hs.command(), 4), { '--remote', 'unix:/tmp/hs.sock' }), vim.inspect(hs.command()))
+  for _, bad in ipairs({ '', 'AUTO', 'auto ', 'unix:', 'unix', 'unix:/tmp/a\0b', 'tcp:127.0.0.1:1', 1, true }) do
+    local refused, message = pcall(hs.setup, { remote = bad })
+    check(not refused and tostring(message):find("remote must be nil", 1, true), 'remote = ' .. vim.inspect(bad)
+      .. ' was not refused: ' .. tostring(message))
+  end
+  check(hs.config.remote == 'unix:/tmp/hs.sock', 'a refused setup changed the config')
+  hs.setup({ remote = false })
+  check(not vim.tbl_contains(hs.command(), '--remote'), 'remote = false still passes --remote')
+
   hs.setup({ cmd = { vim.env.HYPERSTACK_TEST_BIN, '--sandbox' } })
 
   local name = 'nvim-test-é-' .. vim.fn.getpid() .. '-' .. vim.loop.hrtime()
@@ -73,11 +89,4 @@ local function run()
   end
 end
 
-local ok, failure = xpcall(run, debug.traceback)
-if ok then
-  io.stdout:write('neovim: all checks passed\n')
-  vim.cmd('qall!')
-else
-  io.stderr:write('neovim: FAILED\n' .. tostring(failure) .. '\n')
-  vim.cmd('cquit 1')
-end
+harness.main('neovim', run)

@@ -25,8 +25,28 @@ function resolveBinary(path) {
   return path ?? process.env.HYPERSTACK_RPC_BIN ?? 'hyperstack-rpc';
 }
 
+/** The environment variable the server reads itself when no `--remote` is given. */
+const REMOTE_ENV = 'HYPERSTACK_RPC_REMOTE';
+
+/**
+ * The server's `--remote` arguments for the `remote` option; throws a TypeError for a bad value.
+ * Absent (undefined or null) adds nothing: standalone, unless the inherited environment sets
+ * HYPERSTACK_RPC_REMOTE. Checked in the constructor, so a typo fails where it was made instead of
+ * as a server that exits with a usage message.
+ */
+function remoteArgs(remote) {
+  if (remote == null) return [];
+  if (remote === 'auto' || (typeof remote === 'string' && /^unix:[^\0]+$/.test(remote))) return ['--remote', remote];
+  throw new TypeError(`remote must be undefined (standalone, or $${REMOTE_ENV} if set), 'auto' (the shared daemon, `
+    + `started when needed) or 'unix:PATH' (the daemon listening on PATH), not ${describe(remote)}`);
+}
+
+function describe(value) {
+  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+}
+
 function buildArgv(options) {
-  const argv = ['--framing', 'lsp'];
+  const argv = ['--framing', 'lsp', ...remoteArgs(options.remote)];
   if (options.sandbox) argv.push('--sandbox');
   if (options.sandboxState != null) argv.push('--sandbox-state', String(options.sandboxState));
   if (options.baseUrl != null) argv.push('--base-url', String(options.baseUrl));
@@ -100,6 +120,7 @@ export class HyperstackClient extends EventEmitter {
   /** @param {import('../index.js').ClientOptions} [options] */
   constructor(options = {}) {
     super();
+    remoteArgs(options.remote);
     this.#options = { ...options };
     this.#stderr = new StderrTail(options.stderrLines ?? 50);
     this.#decoder = new FrameDecoder((message) => this.#onMessage(message));

@@ -93,13 +93,18 @@ export const UpstreamError = defineCode('UpstreamError', 1500);
 export const BadUpstreamResponse = defineCode('BadUpstreamResponse', 1502);
 /** 1503: upstream unreachable or timed out. */
 export const UpstreamUnavailable = defineCode('UpstreamUnavailable', 1503);
+/**
+ * 1504 (with `remote`): a mutation was in flight when the daemon connection broke. It was not sent
+ * again and may or may not have happened: check `list()`. `data` is `{method}`.
+ */
+export const OutcomeUnknown = defineCode('OutcomeUnknown', 1504);
 
 /** @type {Map<number, typeof RpcError>} code → class */
 export const ERROR_CLASSES = new Map(
   [
     ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
     UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
-    UpstreamError, BadUpstreamResponse, UpstreamUnavailable,
+    UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown,
   ].map((Class) => [Class.code, Class]),
 );
 

@@ -6,15 +6,20 @@ repository's .build/debug or .build/release, else PATH. Tests needing a missing 
 skipped, saying what was tried, except when the CI variable is set: there a missing binary
 fails them, so a CI run can never pass by testing nothing. Every message exchanged is recorded and, when
 Tests/EndToEnd/protocol_schema.py (and jsonschema) are available, checked
-against protocol/openrpc.json at the end of the test.
+against protocol/openrpc.json at the end of the test. A test that shares a daemon
+(``remote="auto"``) takes ``daemon_runtime``: its own runtime directory, so its own daemon,
+stopped at teardown.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from pathlib import Path
@@ -218,3 +223,75 @@ def http_sandbox() -> Iterator[HttpSandbox]:
         yield sandbox
     finally:
         sandbox.stop()
+
+
+class DaemonRuntime:
+    """One test's ``XDG_RUNTIME_DIR`` (a fresh 0700 directory), so no two tests ever share a daemon.
+
+    Pass :attr:`env` to every client and command of the test: the default socket path is
+    derived from ``XDG_RUNTIME_DIR``, so they all find the daemon the first ``remote="auto"``
+    started, and nothing else on the machine does. The directory sits directly in the system
+    temporary directory because a socket path must fit in 108 bytes.
+    """
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.directory = tempfile.mkdtemp(prefix="hs-xdg-")
+        os.chmod(self.directory, 0o700)
+        self.env: Dict[str, Optional[str]] = {**TEST_ENV, "XDG_RUNTIME_DIR": self.directory, "HYPERSTACK_RPC_REMOTE": None}
+
+    def command(self, *args: str, timeout: float = 30) -> "subprocess.CompletedProcess[str]":
+        """Run ``hyperstack-rpc ARGS`` in this runtime (stdin empty, so it can never wait on us)."""
+        env = {name: value for name, value in {**os.environ, **self.env}.items() if value is not None}
+        env.pop("HYPERSTACK_API_KEY", None)
+        return subprocess.run(
+            [self.binary, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
+
+    def status(self) -> Dict[str, Any]:
+        """``daemon status``'s one JSON object; fails the test unless it exits 0 with exactly that."""
+        done = self.command("daemon", "status")
+        assert done.returncode == 0, f"daemon status exited {done.returncode}; stderr: {done.stderr[-2000:]}"
+        status: Dict[str, Any] = json.loads(done.stdout)
+        assert isinstance(status, dict), done.stdout
+        return status
+
+    def stop(self) -> None:
+        """Stop this runtime's daemon, if one runs: ``daemon stop --remote unix:SOCKET``, else kill its pid."""
+        try:
+            done = self.command("daemon", "status")
+            if done.returncode != 0:
+                return  # 3: no daemon; anything else: a binary without the daemon, which started none
+            status = json.loads(done.stdout)
+            pid, socket = int(status["pid"]), str(status["socket"])
+            # `daemon stop` returns once the daemon is gone (it waits up to about 15 s for that).
+            stopped = self.command("daemon", "stop", "--remote", f"unix:{socket}")
+            if stopped.returncode == 0 and not process_alive(pid):
+                return
+            left = process_alive(pid)
+            if left:
+                os.kill(pid, signal.SIGKILL)
+            raise AssertionError(
+                f"daemon stop exited {stopped.returncode}{f' and left pid {pid} running (killed)' if left else ''}; "
+                f"stderr: {stopped.stderr[-2000:]}"
+            )
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (a detached daemon nobody has reaped yet) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def daemon_runtime(rpc_bin: str) -> Iterator[DaemonRuntime]:
+    runtime = DaemonRuntime(rpc_bin)
+    try:
+        yield runtime
+    finally:
+        runtime.stop()

@@ -128,6 +128,7 @@ def test_lines_that_cannot_be_headers_fail_at_once() -> None:
         (1500, "UpstreamError"),
         (1502, "BadUpstreamResponse"),
         (1503, "UpstreamUnavailable"),
+        (1504, "OutcomeUnknown"),
     ],
 )
 def test_every_code_has_its_class(code: int, name: str) -> None:

@@ -13,6 +13,11 @@ M.config = {
   --- Extra environment for the server. Put the key here (HYPERSTACK_API_KEY) or export it
   --- before starting Neovim; it is never passed on the command line.
   env = nil,
+  --- Share one server among every editor, agent and script on the machine: 'auto' appends
+  --- `--remote auto` to cmd (a thin forwarder to the per-user daemon, started when none runs);
+  --- 'unix:PATH' uses the daemon on that socket, with no auto-start. nil or false: standalone,
+  --- unless Neovim's environment sets HYPERSTACK_RPC_REMOTE (the server reads it itself).
+  remote = nil,
   --- Show apiKeys.didChange notifications with vim.notify.
   notify_changes = true,
   --- Milliseconds the *_sync helpers wait.
@@ -88,12 +93,30 @@ local function spawn(cmd, extra)
   return vim.lsp.rpc.start(cmd[1], vim.list_slice(cmd, 2), dispatchers, extra)
 end
 
+--- Raises a clear error unless remote is nil, false, 'auto' or 'unix:PATH'.
+local function check_remote(remote)
+  if remote == nil or remote == false or remote == 'auto' then return end
+  if type(remote) == 'string' and remote:match('^unix:[^%z]+$') then return end
+  error(string.format("hyperstack: remote must be nil (standalone, or $HYPERSTACK_RPC_REMOTE if set), 'auto' "
+    .. "(the shared daemon, started when needed) or 'unix:PATH' (the daemon listening on PATH), not %s",
+    vim.inspect(remote)), 3)
+end
+
+--- The server's command line: config.cmd, then `--remote VALUE` when config.remote is set.
+function M.command()
+  check_remote(M.config.remote)
+  local cmd = vim.deepcopy(M.config.cmd)
+  if M.config.remote then vim.list_extend(cmd, { '--remote', M.config.remote }) end
+  return cmd
+end
+
 --- Spawns the server (once) and sends initialize; later requests wait for its reply.
 function M.start()
   if client then return client end
+  local cmd = M.command()
   generation = generation + 1
-  local rpc = spawn(M.config.cmd, { env = M.config.env })
-  if not rpc then error('hyperstack-rpc could not be started with: ' .. table.concat(M.config.cmd, ' ')) end
+  local rpc = spawn(cmd, { env = M.config.env })
+  if not rpc then error('hyperstack-rpc could not be started with: ' .. table.concat(cmd, ' ')) end
   client, ready, queued = rpc, false, {}
   rpc.request('initialize', {
     processId = vim.fn.getpid(),
@@ -221,6 +244,7 @@ end
 function M.is_running() return client ~= nil end
 
 function M.setup(opts)
+  check_remote((opts or {}).remote)
   M.config = vim.tbl_deep_extend('force', M.config, opts or {})
 end
 

@@ -22,7 +22,7 @@ class RpcError(HyperstackError):
 
     ``data`` is the JSON-RPC ``error.data`` member as parsed JSON (``None`` when
     absent): ``{field, reason}`` for -32602, ``{httpStatus?, reason?,
-    upstreamMessage?, retryable}`` for the 14xx/15xx upstream codes.
+    upstreamMessage?, retryable}`` for the 14xx/15xx upstream codes, ``{method}`` for 1504.
     """
 
     #: The code this class stands for; ``None`` on the base class.
@@ -155,6 +155,17 @@ class UpstreamUnavailable(RpcError):
     CODE = 1503
 
 
+class OutcomeUnknown(RpcError):
+    """1504: a mutation was in flight when the connection to the shared daemon broke (``remote=``).
+
+    It may or may not have happened upstream, and it was not sent again: call ``list()`` to see
+    (for a ``generate``, whether the key exists; its secret, if so, is lost: delete the key and
+    generate another). ``data`` is ``{"method": ...}``, the method of the call.
+    """
+
+    CODE = 1504
+
+
 class Timeout(RpcError, TimeoutError):
     """The call did not complete within its timeout.
 
@@ -250,6 +261,7 @@ _BY_CODE: Dict[int, Type[RpcError]] = {
         UpstreamError,
         BadUpstreamResponse,
         UpstreamUnavailable,
+        OutcomeUnknown,
     )
     if cls.CODE is not None
 }

@@ -3,7 +3,8 @@
 Shared by the synchronous and asyncio clients so both find and spawn the server
 identically (and so does the client test suite: it finds binaries with :func:`locate`).
 The API key travels only in the child's environment (``HYPERSTACK_API_KEY``): a command
-line is visible to every user via ``ps``.
+line is visible to every user via ``ps``. So it does with ``remote``: ``--remote`` names a
+socket, never a credential; the forwarder hands the key to the daemon over that socket.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import subprocess
 import threading
 from collections import deque
 from pathlib import Path
-from typing import IO, Deque, Mapping, Optional, Sequence, Tuple
+from typing import IO, Deque, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "BINARY_ENV",
     "DEFAULT_BINARY",
+    "REMOTE_ENV",
+    "remote_args",
     "repository_root",
     "locate",
     "resolve_binary",
@@ -31,6 +34,8 @@ __all__ = [
 BINARY_ENV = "HYPERSTACK_RPC_BIN"
 #: The name looked up on ``PATH`` when nothing else says where the server is.
 DEFAULT_BINARY = "hyperstack-rpc"
+#: Environment variable the server itself reads when no ``--remote`` is given (``auto``, ``unix:PATH``, ``off``).
+REMOTE_ENV = "HYPERSTACK_RPC_REMOTE"
 #: The build configurations of a checkout, in the order they are looked in.
 BUILD_CONFIGURATIONS = ("debug", "release")
 
@@ -94,6 +99,26 @@ def resolve_binary(binary: Optional[str] = None) -> str:
     return locate(DEFAULT_BINARY, BINARY_ENV, binary)
 
 
+def remote_args(remote: Optional[str]) -> List[str]:
+    """The server's ``--remote`` arguments for a client's ``remote=`` option; raises :class:`ValueError` for a bad one.
+
+    ``None`` adds nothing: the server runs standalone, unless the environment it inherits sets
+    ``HYPERSTACK_RPC_REMOTE`` (the server reads that itself). ``"auto"`` shares the per-machine
+    daemon, starting it when none runs; ``"unix:PATH"`` uses the daemon listening on ``PATH``,
+    with no auto-start. The value is checked here, before anything is spawned, so a typo is an
+    error at the call that made it rather than a server that exits with a usage message.
+    """
+    if remote is None:
+        return []
+    socket = remote[len("unix:") :] if isinstance(remote, str) and remote.startswith("unix:") else None
+    if remote == "auto" or (socket and "\0" not in socket):
+        return ["--remote", remote]
+    raise ValueError(
+        f"remote must be None (standalone, or ${REMOTE_ENV} if set), 'auto' (the shared daemon, started when "
+        f"needed) or 'unix:PATH' (the daemon listening on PATH), not {remote!r}"
+    )
+
+
 class Launch:
     """A resolved way to start the server (argv, environment, directory); spawns it for either client.
 
@@ -116,6 +141,7 @@ class Launch:
         sandbox_state: Optional[str],
         api_key: Optional[str],
         base_url: Optional[str],
+        remote: Optional[str],
         extra_args: Sequence[str],
         env: Optional[Mapping[str, Optional[str]]],
         cwd: Optional[str],
@@ -124,11 +150,13 @@ class Launch:
 
         ``env`` entries are laid over this process's environment; a value of ``None``
         removes that variable. ``sandbox_state`` implies ``sandbox``. The API key goes into the
-        environment, never the command line.
+        environment, never the command line. ``remote`` is checked by :func:`remote_args` first,
+        so a bad value fails even where no server binary is installed.
         """
         if isinstance(extra_args, (str, bytes)):
             raise TypeError("extra_args must be a sequence of arguments, not a single string")
-        argv = [resolve_binary(binary), "--framing", "lsp"]
+        remote_argv = remote_args(remote)
+        argv = [resolve_binary(binary), "--framing", "lsp", *remote_argv]
         if sandbox or sandbox_state is not None:
             argv.append("--sandbox")
         if sandbox_state is not None:
