@@ -294,6 +294,10 @@ let package = Package(
             dependencies: ["DaemonWire", "UnixSockets", "SecureFiles", "InfrahubClient"],
             swiftSettings: strictSettings),
         .testTarget(
+            name: "HyperstackDaemonTests",
+            dependencies: ["HyperstackDaemon", "DaemonWire", "InfrahubClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "HyperstackForwarderTests",
             dependencies: ["HyperstackForwarder", "JSONRPC", "JanssonJSON"],
             swiftSettings: strictSettings),
