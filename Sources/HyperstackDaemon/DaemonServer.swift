@@ -98,7 +98,11 @@ package final class DaemonServer: Sendable {
                 close(descriptor)
                 continue
             }
-            connections.withLock { $0.open += 1 }
+            connections.withLock { connections in
+                connections.open += 1
+                connections.idleTimer?.cancel()
+                connections.idleTimer = nil
+            }
             let thread = Thread { [self] in greet(descriptor) }
             thread.name = "hyperstack-rpc.daemon-hello"
             thread.start()
@@ -189,19 +193,21 @@ package final class DaemonServer: Sendable {
         connectionsChanged()
     }
 
-    /// With no connection left, arms the idle timer; any new connection disarms it.
+    /// With no connection left, arms the idle timer (replacing an armed one); a new
+    /// connection makes it find the daemon busy when it fires.
     private func connectionsChanged() {
         guard let idleTimeout else { return }
-        let generation = connections.withLock { connections -> UInt64? in
-            guard connections.open == 0 else { return nil }
+        let stop = stop
+        connections.withLock { connections in
+            guard connections.open == 0 else { return }
             connections.idleGeneration += 1
-            return connections.idleGeneration
-        }
-        guard let generation else { return }
-        Task { [self] in
-            try? await Task.sleep(for: idleTimeout)
-            let stillIdle = connections.withLock { $0.open == 0 && $0.idleGeneration == generation }
-            if stillIdle { stop.request("idle for \(idleTimeout)") }
+            let generation = connections.idleGeneration
+            connections.idleTimer?.cancel()
+            connections.idleTimer = Task { [self] in
+                do { try await Task.sleep(for: idleTimeout) } catch { return }
+                let stillIdle = self.connections.withLock { $0.open == 0 && $0.idleGeneration == generation }
+                if stillIdle { stop.request("idle for \(idleTimeout)") }
+            }
         }
     }
 
@@ -260,6 +266,7 @@ private struct Connections: Sendable {
     var nextID: UInt64 = 0
     var sessions: [UInt64: Termination] = [:]
     var idleGeneration: UInt64 = 0
+    var idleTimer: Task<Void, Never>?
 }
 
 /// The first reason the daemon should stop, from a signal, `daemon stop` or the idle timer.
