@@ -35,9 +35,13 @@ let package = Package(
         //             (AsyncHTTPClient) and HyperstackSandbox (the emulator) → APIKeyStore (cache)
         //   meeting:  HyperstackRPCServer (the methods and the LSP session over a key store, from
         //             JSONRPC and APIKeyStore) → HyperstackRPCHost (the composition root: builds
-        //             both stacks from Settings) → the hyperstack-rpc executable (options only)
+        //             both stacks from Settings) → DaemonWire (fingerprint, paths, hello) →
+        //             HyperstackDaemon (the shared daemon) → HyperstackForwarder (its thin
+        //             client, which falls back to a session in-process) → the hyperstack-rpc
+        //             executable (options only)
         // Beside them, with no project dependencies of their own: SecureFiles (every file we
-        // write, and the secret files we read), LogOutput (the log handlers, on SecureFiles),
+        // write, and the secret files we read), UnixSockets and CBuildIdentity (libc and link.h
+        // for the daemon), LogOutput (the log handlers, on SecureFiles),
         // Locking (the one mutex) and CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
         // emulator over Hummingbird for the hyperstack-sandbox executable.
         .systemLibrary(
