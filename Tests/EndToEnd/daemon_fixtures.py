@@ -201,8 +201,10 @@ class DaemonEnv:
         args = ["daemon", "stop"] + (["--remote", remote] if remote else [])
         return self.run(*args, timeout=timeout)
 
-    def start_foreground(self, *args: str, env: Optional[dict] = None) -> subprocess.Popen:
-        """`hyperstack-rpc daemon ARGS` as a child of the test (stdout and stderr to files)."""
+    def start_foreground(self, *args: str, env: Optional[dict] = None, reap: bool = True) -> subprocess.Popen:
+        """`hyperstack-rpc daemon ARGS` as a child of the test (stdout and stderr to files).
+        With `reap`, a thread waits for it, as a supervisor would, so it never lingers as a
+        zombie (which `kill(pid, 0)` still finds)."""
         out = open(self.root / f"daemon-{len(self.children)}.out", "wb")
         err = open(self.root / f"daemon-{len(self.children)}.err", "wb")
         process = subprocess.Popen([binary_path(), "daemon", *args], stdin=subprocess.DEVNULL, stdout=out,
@@ -212,6 +214,8 @@ class DaemonEnv:
         process.stdout_path = self.root / f"daemon-{len(self.children)}.out"  # type: ignore[attr-defined]
         process.stderr_path = self.root / f"daemon-{len(self.children)}.err"  # type: ignore[attr-defined]
         self.children.append(process)
+        if reap:
+            threading.Thread(target=process.wait, daemon=True).start()
         return process
 
     # -- processes -----------------------------------------------------------------------

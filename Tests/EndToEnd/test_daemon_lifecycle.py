@@ -24,6 +24,7 @@ import pytest
 from daemon_fixtures import (FINGERPRINT, ISO_UTC, KEY_FINGERPRINT, NO_DAEMON, STATUS_FIELDS, STORE_FIELDS,  # noqa: F401
                              Forwarder, daemon_env, daemon_validator, forwarders, mode_of)
 from reliability_kit import is_running
+from rpc_process import lsp_frame, ndjson_frame
 from sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -121,18 +122,36 @@ def test_status_prints_every_documented_field(daemon_env, forwarders, sandbox_se
 
 
 def test_stop_stops_a_foreground_daemon_and_returns_once_it_is_gone(daemon_env):
-    daemon = daemon_env.start_foreground("--idle-timeout", "0")
+    daemon = daemon_env.start_foreground("--idle-timeout", "0")  # reaped by a thread, as a supervisor would
     status = daemon_env.wait_status(timeout=15)
     assert status["pid"] == daemon.pid
     assert status["sessions"] == 0 and status["stores"] == []
+    started = time.monotonic()
     completed = daemon_env.stop()
+    elapsed = time.monotonic() - started
     assert completed.returncode == 0, completed.stderr.decode(errors="replace")
     assert completed.stderr.strip(), "stop says what it did on stderr"
     assert len(completed.stderr.decode().strip().splitlines()) == 1, completed.stderr
     assert completed.stdout == b""
     assert daemon.wait(timeout=1) == 0, "the daemon was still running when stop returned, or failed"
+    assert elapsed < 5, f"stop took {elapsed:.1f} s for an idle daemon"
     assert daemon_env.status()[0] == NO_DAEMON
     assert daemon_env.stop().returncode == NO_DAEMON
+
+
+def test_stop_does_not_wait_for_the_parent_to_reap_the_daemon(daemon_env):
+    """A daemon that has exited is gone (its socket, lock and every descriptor released) even
+    while its parent has not collected its exit status yet: stop must not wait 20 s for a
+    zombie and then report it as still draining."""
+    daemon = daemon_env.start_foreground("--idle-timeout", "0", reap=False)
+    daemon_env.wait_status(timeout=15)
+    started = time.monotonic()
+    completed = daemon_env.stop()
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 0, (
+        f"stop exited {completed.returncode} after {elapsed:.1f} s: {completed.stderr.decode(errors='replace')}")
+    assert elapsed < 5, f"stop took {elapsed:.1f} s"
+    assert daemon.wait(timeout=1) == 0
 
 
 def test_stop_stops_an_auto_started_daemon_with_remote_unix(daemon_env):
@@ -243,3 +262,23 @@ def test_remote_from_the_environment_runs_a_forwarder(daemon_env, forwarders):
         equals.stop()
     plain.check_clean()
     equals.check_clean()
+
+
+@pytest.mark.parametrize("framing", ["lsp", "ndjson"])
+def test_exit_right_after_shutdown_still_delivers_every_answer(daemon_env, framing):
+    """An editor (or a script) may write initialize, initialized, shutdown and exit in one go.
+    A standalone server answers initialize and shutdown before it exits; so must a forwarder,
+    although its answers come back from the daemon after it has read `exit`."""
+    frame = lsp_frame if framing == "lsp" else ndjson_frame
+    session = (frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": os.getpid()}})
+               + frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+               + frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+               + frame({"jsonrpc": "2.0", "method": "exit"}))
+    standalone = daemon_env.run("--sandbox", input=session)
+    assert standalone.returncode == 0 and standalone.stdout.count(b'"id":') == 2, standalone
+    outcomes = []
+    for _ in range(5):
+        completed = daemon_env.run("--remote", "auto", "--sandbox", input=session)
+        outcomes.append((completed.returncode, completed.stdout.count(b'"id":')))
+    assert outcomes == [(0, 2)] * 5, (
+        f"(exit status, answers) of 5 forwarders given initialize+initialized+shutdown+exit: {outcomes}")

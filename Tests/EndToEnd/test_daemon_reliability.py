@@ -89,7 +89,7 @@ def test_reliability_daemon_sigkill_during_pipelined_traffic(daemon_env, forward
             fleet.append(forwarder)
         assert fleet[1].call("apiKeys.watch", {"interval": 30})["interval"] == 30
         before = daemon_env.wait_status(lambda s: s["sessions"] == 5)
-        assert [store["pollInterval"] for store in before["stores"]] == [30], before["stores"]
+        assert [store["pollInterval"] for store in _keyed(before)] == [30], before["stores"]
         victim = before["pid"]
         generates_before = sandbox.route_count("POST /api-key/generate")
 
@@ -147,7 +147,7 @@ def test_reliability_daemon_sigkill_during_pipelined_traffic(daemon_env, forward
         after = daemon_env.wait_status(lambda s: s["sessions"] == 5, timeout=15)
         assert after["pid"] != victim
         assert daemon_env.daemon_pids() == {after["pid"]}
-        assert [store["pollInterval"] for store in after["stores"]] == [30], after["stores"]
+        assert [store["pollInterval"] for store in _keyed(after)] == [30], after["stores"]
         truth = sorted(by_id)
         for index, forwarder in enumerate(fleet):
             fresh = forwarder.call("apiKeys.list", {"refresh": True}, timeout=30)
@@ -181,6 +181,12 @@ def test_reliability_daemon_revisions_never_go_back_across_a_restart(daemon_env,
     assert listed["revision"] >= held and note["params"]["revision"] > held, (
         f"the client held revision {held}; after the restart it got list revision {listed['revision']} and "
         f"a didChange with revision {note['params']['revision']}, which it would ignore as already applied")
+
+
+def _keyed(status: dict) -> list:
+    """The stores that hold a key. (A session whose key comes from initialize is first
+    attached, at its hello, to a store without one.)"""
+    return [store for store in status["stores"] if store["keyFingerprint"] is not None]
 
 
 def _sandbox_keys(sandbox: SandboxServer) -> list:
@@ -308,7 +314,6 @@ def test_reliability_daemon_attach_detach_cycles_leak_nothing(daemon_env):
 
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(cycle, range(warmup)))
-    assert failures == [], failures[:3]
     baseline = settle()
     peak = dict(baseline)
     started = time.monotonic()
@@ -331,15 +336,19 @@ def test_reliability_daemon_attach_detach_cycles_leak_nothing(daemon_env):
     elapsed = time.monotonic() - started
     stop_sampling.set()
     sampler.join(5)
-    assert failures == [], f"{len(failures)} cycles failed, first: {failures[:3]}"
     assert daemon_env.status_object()["pid"] == pid, "the daemon was replaced during the cycles"
     after = settle()
     growth_mb = (after["rss_kb"] - baseline["rss_kb"]) / 1024
+    kinds = {kind: sum(1 for failure in failures if failure[0] % 3 == kind) for kind in range(3)}
     Figures.record("daemon.attach_detach", cycles=cycles, seconds=round(elapsed, 1),
-                   per_cycle_ms=round(elapsed / cycles * 1000 * 3, 1), baseline=baseline, after=after, peak=peak)
+                   per_cycle_ms=round(elapsed / cycles * 1000 * 3, 1), baseline=baseline, after=after, peak=peak,
+                   failed_cycles={"call": kinds[0], "lsp initialize+shutdown+exit": kinds[1], "ndjson": kinds[2]})
     assert after["fds"] <= baseline["fds"], f"descriptors {baseline['fds']} -> {after['fds']} over {cycles} cycles"
     assert after["threads"] <= baseline["threads"] + 1, f"threads {baseline['threads']} -> {after['threads']}"
     assert growth_mb < 8, f"RSS grew {growth_mb:.1f} MB over {cycles} cycles"
+    # Judged last, so the leak figures above are measured whatever happened to the cycles.
+    assert failures == [], (f"{len(failures)} of {warmup + cycles} cycles were not answered as a standalone "
+                            f"server answers them (by kind: {kinds}); first: {failures[:2]}")
 
 
 # -- nothing startable -------------------------------------------------------------------
