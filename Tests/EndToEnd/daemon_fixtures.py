@@ -437,11 +437,14 @@ except OSError as error:
 print(json.dumps(result))
 """
 
-#: Listens on argv[1] (mode 0666) for argv[2] seconds, answering each hello line with argv[3];
-#: writes every byte received, hex-encoded per connection, to stdout as JSON at the end.
+#: Listens on argv[1] (mode 0666) until its stdin closes or argv[2] seconds pass, answering each
+#: hello line with argv[3]; writes every byte received, hex-encoded per connection, to stdout as
+#: JSON at the end.
 PEER_SERVER = r"""
 import json, os, socket, sys, threading, time
 path, seconds, welcome = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+closed = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), closed.set()), daemon=True).start()
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 server.bind(path)
 os.chmod(path, 0o666)
@@ -454,7 +457,7 @@ def serve(conn, index):
     answered = False
     conn.settimeout(0.2)
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not closed.is_set():
         try:
             chunk = conn.recv(65536)
         except socket.timeout:
@@ -473,7 +476,7 @@ def serve(conn, index):
                 break
 end = time.monotonic() + seconds
 threads = []
-while time.monotonic() < end:
+while time.monotonic() < end and not closed.is_set():
     try:
         conn, _ = server.accept()
     except socket.timeout:

@@ -190,8 +190,8 @@ def test_a_socket_planted_by_another_user_never_receives_the_key(daemon_env, for
         planted = str(daemon_env.socket_dir / "planted.sock")
         fingerprint = "0" * 16
     welcome = json.dumps({"ok": True, "fingerprint": fingerprint, "pid": 1})
-    server = subprocess.Popen(peer.python_command(PEER_SERVER, planted, "8", welcome, bypass_file_permissions=True),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = subprocess.Popen(peer.python_command(PEER_SERVER, planted, "20", welcome, bypass_file_permissions=True),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert server.stdout.readline().strip() == b"listening", server.stderr.read()
         assert os.lstat(planted).st_uid == peer.uid
@@ -200,13 +200,15 @@ def test_a_socket_planted_by_another_user_never_receives_the_key(daemon_env, for
         response = forwarder.request("apiKeys.list", {}, timeout=15)
         forwarder.stop()
     finally:
-        out, err = server.communicate(timeout=20)
+        out, err = server.communicate(timeout=30)  # closes its stdin: it stops and reports
     received = [bytes.fromhex(blob) for blob in json.loads(out.splitlines()[-1])]
     leaks = find_secrets({f"connection {i}": blob for i, blob in enumerate(received)}, [sandbox_server.api_key])
     assert leaks == [], f"the API key reached a socket owned by uid {peer.uid}: {leaks}"
     assert all(blob == b"" for blob in received), (
         f"the forwarder talked to a socket owned by another user: {[blob[:120] for blob in received]}")
     # The forwarder still answered (a daemon of our own, or in-process), or said why not.
+    print(f"planted socket ({remote}): {len(received)} connection(s); forwarder answered "
+          f"{'a result' if 'result' in response else response.get('error')}; stderr: {forwarder.fallback_lines()}")
     assert "result" in response or forwarder.stderr_tail(), response
 
 
