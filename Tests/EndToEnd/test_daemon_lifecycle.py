@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket as socket_module
+import subprocess
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +27,7 @@ import pytest
 from daemon_fixtures import (FINGERPRINT, ISO_UTC, KEY_FINGERPRINT, NO_DAEMON, STATUS_FIELDS, STORE_FIELDS,  # noqa: F401
                              Forwarder, daemon_env, daemon_validator, forwarders, mode_of)
 from reliability_kit import is_running
-from rpc_process import lsp_frame, ndjson_frame
+from rpc_process import binary_path, lsp_frame, ndjson_frame
 from sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -282,3 +285,64 @@ def test_exit_right_after_shutdown_still_delivers_every_answer(daemon_env, frami
         outcomes.append((completed.returncode, completed.stdout.count(b'"id":')))
     assert outcomes == [(0, 2)] * 5, (
         f"(exit status, answers) of 5 forwarders given initialize+initialized+shutdown+exit: {outcomes}")
+
+
+def test_remote_unix_path_uses_that_socket_and_never_starts_a_daemon(daemon_env, forwarders):
+    listen_dir = daemon_env.root / "explicit"
+    listen_dir.mkdir(mode=0o700)
+    path = str(listen_dir / "d.sock")
+    daemon_env.extra_sockets.add(path)
+    # Nothing behind the path: no daemon is started for it, and the one-shot still answers
+    # (in-process) or fails, but never hangs.
+    completed = daemon_env.call("apiKeys.list", {}, "--sandbox", remote=f"unix:{path}", timeout=20)
+    assert daemon_env.daemon_pids() == set(), "--remote unix:PATH started a daemon"
+    assert not os.path.exists(path)
+    assert completed.returncode in (0, 1), completed
+
+    daemon = daemon_env.start_foreground("--listen", path, "--idle-timeout", "0")
+    status = daemon_env.wait_status(remote=f"unix:{path}", timeout=15)
+    assert status["pid"] == daemon.pid and status["socket"] == path
+    assert mode_of(path) == 0o600
+    forwarder = forwarders("--sandbox", remote=f"unix:{path}", framing="lsp")
+    forwarder.call("apiKeys.list", {})
+    assert daemon_env.wait_status(lambda s: s["sessions"] == 1, remote=f"unix:{path}")["pid"] == daemon.pid
+    assert daemon_env.status()[0] == NO_DAEMON, "the default socket answered although only --listen PATH was used"
+    assert forwarder.fallback_lines() == []
+
+
+def test_systemd_socket_activation(daemon_env, forwarders):
+    """The daemon accepts a listening socket on fd 3 with LISTEN_FDS=1 and LISTEN_PID=its pid."""
+    listen_dir = daemon_env.root / "activated"
+    listen_dir.mkdir(mode=0o700)
+    path = str(listen_dir / "d.sock")
+    daemon_env.extra_sockets.add(path)
+    listener = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(16)
+    fd = listener.fileno()
+
+    def on_fd_3() -> None:
+        os.dup2(fd, 3)
+        os.set_inheritable(3, True)
+
+    env = daemon_env.child_env({"LISTEN_FDS": "1"})
+    daemon = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0" daemon --idle-timeout 0', binary_path()],
+                              # 3 too: close_fds runs after preexec_fn and would close the dup
+                              env=env, preexec_fn=on_fd_3, pass_fds=(fd, 3), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    daemon_env.children.append(daemon)
+    threading.Thread(target=daemon.wait, daemon=True).start()  # reaped at once (see the zombie test)
+    listener.close()
+    try:
+        status = daemon_env.wait_status(remote=f"unix:{path}", timeout=15)
+        assert status["pid"] == daemon.pid
+        forwarder = forwarders("--sandbox", remote=f"unix:{path}")
+        assert forwarder.call("apiKeys.list", {})["keys"] == []
+        assert forwarder.fallback_lines() == [], forwarder.stderr_tail()
+        assert daemon_env.wait_status(lambda s: s["sessions"] == 1, remote=f"unix:{path}")["pid"] == daemon.pid
+        forwarder.stop()
+    finally:
+        if daemon.poll() is None:
+            daemon_env.stop(remote=f"unix:{path}")
+        daemon.wait(timeout=20)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from daemon_fixtures import DaemonEnv, daemon_env, daemon_validator, forwarders  # noqa: F401
+from daemon_fixtures import daemon_env, daemon_validator, forwarders  # noqa: F401
 from sandbox_server import SandboxServer
 
 LIST = "GET /api-key"
