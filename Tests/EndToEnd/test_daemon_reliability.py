@@ -10,7 +10,7 @@
 - with no daemon startable, a forwarder serves in-process and says so once on stderr.
 
 Sizes: 50 rounds and 1,000 cycles in the default suite; HYPERSTACK_RELIABILITY=long
-(`Tests/Reliability/run_long.sh -k daemon`) runs 200 rounds and 5,000 cycles. Figures go to
+(`Tests/Reliability/run_long.sh -k daemon_reliability`) runs 200 rounds and 5,000 cycles. Figures go to
 the reliability report like the other reliability parts.
 """
 
