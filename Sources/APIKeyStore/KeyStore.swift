@@ -32,6 +32,7 @@ package actor KeyStore {
     let client: InfrahubAPIClient
     let cacheTTL: Duration
     let maxPollBackoff: Duration
+    let revisionBase: Int64
     let logger: Logger
     /// The sessions listening for changes; see `subscribe(_:)`.
     nonisolated let subscribers = KeyChangeSubscribers()
@@ -66,8 +67,9 @@ package actor KeyStore {
         self.client = client
         self.cacheTTL = configuration.cacheTTL
         self.maxPollBackoff = configuration.maxPollBackoff
+        self.revisionBase = configuration.revisionBase
         self.logger = logger
-        let initial = KeySnapshot(keys: [], revision: 0, fetchedAt: Date())
+        let initial = KeySnapshot(keys: [], revision: configuration.revisionBase, fetchedAt: Date())
         self.snapshot = initial
         self.published = Lock(Published(snapshot: initial, loadedAt: nil))
         if let interval = configuration.pollInterval, interval > .zero {
@@ -164,8 +166,8 @@ package actor KeyStore {
         next.keys = keys
         next.fetchedAt = Date()
         var change: KeyChange?
-        if !hasLoaded && snapshot.revision == 0 {
-            next.revision = 1
+        if !hasLoaded && snapshot.revision == revisionBase {
+            next.revision = revisionBase + 1
         } else {
             let diff = KeySetDiff(from: snapshot.keys, to: keys)
             if !diff.isEmpty {

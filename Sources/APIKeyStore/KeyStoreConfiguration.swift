@@ -6,10 +6,18 @@ package struct KeyStoreConfiguration: Sendable {
     package var pollInterval: Duration?
     /// Ceiling for the poller's exponential backoff while upstream keeps failing.
     package var maxPollBackoff: Duration
+    /// The revision before anything is known; the first listing is this plus one. A store
+    /// that replaces another for the same clients (a restarted daemon) starts above any
+    /// revision the old one can have reached, so their revisions never go back.
+    package var revisionBase: Int64
 
-    package init(cacheTTL: Duration = .seconds(30), pollInterval: Duration? = nil, maxPollBackoff: Duration = .seconds(300)) {
+    package init(
+        cacheTTL: Duration = .seconds(30), pollInterval: Duration? = nil, maxPollBackoff: Duration = .seconds(300),
+        revisionBase: Int64 = 0
+    ) {
         self.cacheTTL = cacheTTL
         self.pollInterval = pollInterval
         self.maxPollBackoff = maxPollBackoff
+        self.revisionBase = revisionBase
     }
 }

@@ -112,7 +112,8 @@ package final class DaemonServer: Sendable {
     /// Reads the hello and hands the connection to what it asks for.
     private func greet(_ descriptor: Int32) {
         guard let (line, rest) = DescriptorIO.readLine(descriptor, limit: DaemonHello.maxBytes, timeout: .seconds(5)) else {
-            logger.warning("A connection sent no usable hello within 5 s; closed")
+            // Forwarders checking that the daemon listens connect and close without a hello.
+            logger.debug("A connection ended, or sent no usable hello within 5 s; closed")
             finishConnection(descriptor)
             return
         }

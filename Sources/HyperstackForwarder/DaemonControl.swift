@@ -1,6 +1,7 @@
 import DaemonWire
 import HyperstackRPCServer
 import JanssonJSON
+import SecureFiles
 import UnixSockets
 
 #if canImport(Glibc)
@@ -22,16 +23,16 @@ package enum DaemonControl {
         try request(.status, paths)
     }
 
-    /// Asks the daemon to drain and exit, and waits (up to `timeout`) until it has.
+    /// Asks the daemon to drain and exit, and waits (up to `timeout`) until it has: until
+    /// the lock it holds for life is free (its pid may linger as a zombie, unreaped).
     package static func stop(_ paths: DaemonPaths, timeout: Duration = .seconds(20)) throws(DaemonWireError) -> Outcome {
         let outcome = try request(.stop, paths)
-        guard case .answered(let welcome) = outcome, let pid = welcome["pid"]?.intValue else { return outcome }
-        let deadline = ContinuousClock.now + timeout
-        while kill(pid_t(pid), 0) == 0 || errno == EPERM {
-            guard ContinuousClock.now < deadline else {
-                throw DaemonWireError("the daemon (pid \(pid)) is still draining after \(timeout)")
-            }
-            usleep(20_000)
+        guard case .answered(let welcome) = outcome else { return outcome }
+        do {
+            _ = try ExclusiveFileLock(path: paths.daemonLock, role: "daemon lock file", wait: timeout)
+        } catch {
+            let pid = welcome["pid"]?.intValue ?? 0
+            throw DaemonWireError("the daemon (pid \(pid)) is still draining after \(timeout)")
         }
         return outcome
     }

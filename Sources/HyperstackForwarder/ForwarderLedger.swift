@@ -178,10 +178,9 @@ struct ForwarderLedger {
     static func outcomeUnknown(id: WireID, method: String) -> [UInt8] {
         let error: JSON = [
             "code": 1504, "message": "outcome unknown: check apiKeys.list",
-            "data": [
-                "method": .string(method),
-                "reason": "the connection to the shared daemon broke while this request was in flight; it was not sent again, since it may have been applied",
-            ],
+            // The connection to the daemon broke while this request was in flight; it is not sent
+            // again, since it may have been applied (protocol/README.md, error 1504).
+            "data": ["method": .string(method)],
         ]
         let tail = (try? error.serialized()) ?? Array(#"{"code":1504,"message":"outcome unknown: check apiKeys.list"}"#.utf8)
         return Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8) + tail + [UInt8(ascii: "}")]

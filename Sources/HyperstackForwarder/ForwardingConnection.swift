@@ -35,6 +35,9 @@ final class ForwardingConnection: StdioConnection {
         /// The client's input ended: the daemon gets end of input too, and its close after
         /// answering everything ends the session.
         var finishing = false
+        /// The client sent `exit`, with this status: once the daemon has answered what came
+        /// before it and closed the session, the forwarder exits with it.
+        var exitStatus: Int32?
         /// Serving in this process after the daemon could not be reached again.
         var inProcess: InProcessSession?
     }
@@ -113,7 +116,7 @@ final class ForwardingConnection: StdioConnection {
                     answerClient(Self.errorBody(error.answer))
                 })
             forward(pending)
-            if let exitStatus { termination.request(.exitNotification(exitStatus)) }
+            if let exitStatus { exitAfterAnswers(status: exitStatus) }
         }
     }
 
@@ -139,6 +142,23 @@ final class ForwardingConnection: StdioConnection {
         }
         return nil
     }
+
+    /// `exit` was forwarded: the daemon answers what came before it, then closes the
+    /// session, and that close ends this process (at most `exitGrace` later in any case).
+    private func exitAfterAnswers(status: Int32) {
+        link.withLock { link in
+            link.exitStatus = status
+            _ = Glibc.shutdown(link.descriptor, Int32(SHUT_WR))
+        }
+        let termination = termination
+        Task {
+            try? await Task.sleep(for: Self.exitGrace)
+            termination.request(.exitNotification(status))
+        }
+    }
+
+    /// How long `exit` waits for the daemon's last answers.
+    static let exitGrace = Duration.seconds(5)
 
     /// Notes `messages` in the ledger and sends them, as one step under the link lock, so a
     /// reconnect replays each either from the ledger or not at all. A failed write is left
@@ -192,6 +212,10 @@ final class ForwardingConnection: StdioConnection {
             // The connection ended: replaced on purpose, finished, or the daemon is gone.
             let next = link.withLock { link -> (Int32, UInt64)? in
                 if link.generation != generation { return (link.descriptor, link.generation) }
+                if let status = link.exitStatus {
+                    termination.request(.exitNotification(status))
+                    return nil
+                }
                 if link.finishing, ledger.withLock({ $0.isIdle }) { return nil }
                 return reconnect(&link)
             }

@@ -66,7 +66,12 @@ package struct Upstream: Sendable {
         let poll = settings.pollInterval > 0 && shared == nil ? Duration(optionSeconds: settings.pollInterval) : nil
         store = KeyStore(
             client: client,
-            configuration: KeyStoreConfiguration(cacheTTL: Duration(optionSeconds: settings.cacheTTL), pollInterval: poll),
+            configuration: KeyStoreConfiguration(
+                cacheTTL: Duration(optionSeconds: settings.cacheTTL), pollInterval: poll,
+                // A daemon's store may replace one a dead daemon had: its forwarders' clients hold
+                // revisions of that one. Milliseconds since 1970 outgrow any count of changes
+                // (upstream allows 500 requests a minute), so revisions keep going up.
+                revisionBase: shared == nil ? 0 : Int64(Date().timeIntervalSince1970 * 1000)),
             logger: logger)
     }
 
