@@ -503,6 +503,7 @@ class Bench:
                     runs["direct"][kind].append(self.loadgen(self.ours_cached(), method="apiKeys.list", **how))
                     runs["forwarder"][kind].append(self.loadgen(forwarded, method="apiKeys.list", env=daemon.env,
                                                                 stderr=log, **how))
+            pinned = self.forwarder_placement(forwarded, daemon, count, warmup, log)
             status = daemon.attach()
             shared = process_memory(status["pid"])
             check_no_fallback(log)
@@ -538,7 +539,39 @@ class Bench:
             f"{', '.join(fmt_rate(v) for v in all_runs['direct']['pipeline'])}. Peak RSS during the pipelined run: "
             f"forwarder {through_rps['hwm_end_kb'] / 1024:.1f} MB, direct server {direct_rps['hwm_end_kb'] / 1024:.1f} MB; "
             f"the daemon behind the forwarders (one pid throughout: {status['pid']}) {shared['hwm_kb'] / 1024:.1f} MB "
-            f"at the end.")
+            f"at the end."
+            + (f" Pinned to one core (client, server, and the daemon's threads), where no request waits for an idle "
+               f"core to wake, the p50 is {pinned['forwarder']:.1f} µs through a forwarder and {pinned['direct']:.1f} µs "
+               f"direct ({pinned['forwarder'] / pinned['direct']:.2f}×): what the extra hop costs in CPU alone."
+               if pinned else ""))
+
+    def forwarder_placement(self, forwarded: List[str], daemon: "PrivateDaemon", count: int, warmup: int,
+                            log: Path) -> Optional[Dict[str, float]]:
+        """Round-trip p50 direct and through a forwarder with every process on CPU 0 (full mode only).
+
+        Three processes share two cores when a forwarder is in the path, so an unpinned run pays for
+        waking an idle core on some hops and not others; on one core only the work is left."""
+        taskset = shutil.which("taskset")
+        if self.mode == "smoke" or taskset is None or (os.cpu_count() or 1) < 2:
+            return None
+        threads = [int(tid) for tid in os.listdir(f"/proc/{daemon.pid}/task")]
+        saved = {tid: os.sched_getaffinity(tid) for tid in threads}
+        pinned: Dict[str, float] = {}
+        try:
+            for tid in threads:
+                os.sched_setaffinity(tid, {0})
+            for side, argv, env in (("direct", self.ours_cached(), sandbox_env()), ("forwarder", forwarded, daemon.env)):
+                command = [taskset, "-c", "0", self.tool("loadgen"), "--mode", "roundtrip", "--method", "apiKeys.list",
+                           "--count", str(count), "--warmup", str(warmup), "--stderr", str(log), "--"] + argv
+                pinned[side] = json.loads(run(command, timeout=600, env=env).stdout)["p50_us"]
+        finally:
+            for tid, mask in saved.items():
+                try:
+                    os.sched_setaffinity(tid, mask)
+                except OSError:  # the thread has ended
+                    pass
+        self.raw.setdefault("forwarder pinned p50_us", {}).update(pinned)
+        return pinned
 
     # ---- report --------------------------------------------------------------
 
