@@ -19,10 +19,12 @@ import platform
 import secrets
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -35,10 +37,18 @@ COLD_START_FLOOR_FACTOR = 20  # spawn → initialize answered, against spawning 
 ROUND_TRIP_FLOOR_FACTOR = 1.25  # list round trip p50, against echoserver.c's p50 in the same rounds
 
 #: How much work each row does. Smoke mode only proves every row still produces a number.
-FULL = dict(spawns=30, pipeline=200_000, roundtrips=20_000, sdk_calls=2_000, memory=1_000_000)
-SMOKE = dict(spawns=3, pipeline=2_000, roundtrips=200, sdk_calls=50, memory=20_000)
+FULL = dict(spawns=30, pipeline=200_000, roundtrips=20_000, sdk_calls=2_000, memory=1_000_000, sdk_spawns=30, sessions=10)
+SMOKE = dict(spawns=3, pipeline=2_000, roundtrips=200, sdk_calls=50, memory=20_000, sdk_spawns=1, sessions=3)
 #: Responses the memory row lets be outstanding: a pipelining client, not an unbounded flood.
 MEMORY_WINDOW = 1_000
+# Issue 12's targets for the shared daemon (rows 7-9).
+ONESHOT_DAEMON_MS = 15  # `call apiKeys.list --remote auto` against a warm daemon, median wall time
+SESSIONS_RSS_SHARE = 0.60  # 1 daemon + N forwarders, against N standalone servers, total VmRSS
+FORWARDER_MB = 10  # each forwarder's peak RSS
+FORWARDER_ROUND_TRIP_FACTOR = 2.0  # forwarder p50 against a direct server's
+FORWARDER_PIPELINE_SHARE = 0.50  # forwarder pipelined list throughput against a direct server's
+#: What a forwarder prints on stderr when it found no daemon and serves in its own process.
+IN_PROCESS_FALLBACK = "in this process"
 
 
 @dataclass
@@ -127,18 +137,21 @@ class Bench:
         return [self.venv_python, str(HERE / "peers" / "pylsp_peer.py"), str(self.work / "list-response.json")]
 
     def loadgen(self, argv: List[str], *, method: str, count: int, mode: str = "pipeline", warmup: int = 1,
-                extra: Optional[List[str]] = None, timeout: int = 600) -> dict:
+                extra: Optional[List[str]] = None, timeout: int = 600, env: Optional[Dict[str, str]] = None,
+                stderr: Optional[Path] = None) -> dict:
         command = [self.tool("loadgen"), "--mode", mode, "--method", method, "--count", str(count),
-                   "--warmup", str(warmup), "--stderr", str(self.work / "server-stderr.log"),
+                   "--warmup", str(warmup), "--stderr", str(stderr or self.work / "server-stderr.log"),
                    "--timeout", str(timeout)] + (extra or []) + ["--"] + argv
-        result = json.loads(run(command, timeout=timeout + 30, env=sandbox_env()).stdout)
+        result = json.loads(run(command, timeout=timeout + 30, env=env or sandbox_env()).stdout)
         if result["errors"]:
             raise BenchError(f"{result['errors']} error responses from {argv[0]}")
         return result
 
-    def spawntime(self, mode: str, argv: List[str], env: Optional[Dict[str, str]] = None) -> dict:
+    def spawntime(self, mode: str, argv: List[str], env: Optional[Dict[str, str]] = None,
+                  count: Optional[int] = None) -> dict:
         warmup = "0" if self.mode == "smoke" else "1"
-        command = [self.tool("spawntime"), mode, "--count", str(self.counts["spawns"]), "--warmup", warmup, "--"] + argv
+        command = [self.tool("spawntime"), mode, "--count", str(count or self.counts["spawns"]), "--warmup", warmup,
+                   "--"] + argv
         return json.loads(run(command, timeout=600, env=env).stdout)
 
     # ---- rows ----------------------------------------------------------------
@@ -373,6 +386,193 @@ class Bench:
             f"generate then list ours {ours['mutation_then_list_upstream']}, SDK {sdk['mutation_then_list_upstream']}."
         )
 
+    # ---- the shared daemon (issue 12) ----------------------------------------
+
+    def listed(self, argv: List[str], env: Dict[str, str]) -> dict:
+        """Runs a one-shot that prints a key list as JSON, and checks it holds the 20 keys."""
+        result = json.loads(run(argv, timeout=120, env=env).stdout)
+        found = len(result.get("keys") or [])
+        if found != KEY_COUNT:
+            raise BenchError(f"`{' '.join(argv[:4])} …` listed {found} keys, expected {KEY_COUNT}")
+        return result
+
+    def daemon_oneshot(self) -> None:
+        """Row 7: the shell one-shot through a warm daemon, standalone, and as an SDK script."""
+        spawns, sdk_spawns = self.counts["spawns"], self.counts["sdk_spawns"]
+        with self.start_sandbox() as sandbox, PrivateDaemon(self.rpc, sandbox.key) as daemon:
+            direct_env = dict(sandbox_env(), HYPERSTACK_API_KEY=sandbox.key)
+            through_daemon = [self.rpc, "call", "apiKeys.list", "--remote", "auto", "--base-url", sandbox.url]
+            standalone = [self.rpc, "call", "apiKeys.list", "--base-url", sandbox.url]
+            sdk = [self.venv_python, str(HERE / "peers" / "sdk_list_once.py"), sandbox.url]
+            # Untimed: the first call starts the daemon and fills its cache; the second proves it is warm.
+            # (The SDK script checks its own key count: a wrong one is a non-zero exit, which fails spawntime.)
+            self.listed(through_daemon, daemon.env)
+            if not self.listed(through_daemon, daemon.env).get("fromCache"):
+                raise BenchError("the second `call --remote auto` was not answered from the daemon's cache")
+            started = daemon.attach()
+            self.listed(standalone, direct_env)
+            measured: Dict[str, dict] = {}
+            for side, argv, env, count in (("daemon", through_daemon, daemon.env, spawns),
+                                           ("standalone", standalone, direct_env, spawns),
+                                           ("sdk", sdk, direct_env, sdk_spawns)):
+                before = sandbox.list_requests()
+                measured[side] = self.spawntime("exit", argv, env=env, count=count)
+                measured[side]["upstream_lists"] = sandbox.list_requests() - before
+            status = daemon.attach()
+        self.raw["daemon_oneshot"] = dict(measured, daemon_status_before=started, daemon_status_after=status)
+        o, a, p = (measured[side]["median_us"] / 1000 for side in ("daemon", "standalone", "sdk"))
+        self.rows.append(Row("7", f"Shell one-shot `call apiKeys.list --remote auto`, warm daemon (HTTP sandbox, 20 keys): "
+                                  f"spawn → exit, median of {spawns}", o,
+                             "standalone one-shot `call apiKeys.list --base-url`", a, "ms", a / o,
+                             times(a / o, "faster", "slower"), f"≤ {ONESHOT_DAEMON_MS} ms", o <= ONESHOT_DAEMON_MS))
+        self.rows.append(Row("7", f"Shell one-shot, warm daemon, against the SDK script (median of {sdk_spawns} for it)", o,
+                             "official SDK `get_api_key()` from a fresh `python3`", p, "ms", p / o,
+                             times(p / o, "faster", "slower"), "(reported)"))
+        upstream = {side: measured[side]["upstream_lists"] for side in measured}
+        self.details.append(
+            f"- **Shell one-shots** (spawn → exit, `spawntime.c`; p90 / min): warm daemon "
+            f"{measured['daemon']['p90_us'] / 1000:.1f} / {measured['daemon']['min_us'] / 1000:.1f} ms, standalone "
+            f"{measured['standalone']['p90_us'] / 1000:.1f} / {measured['standalone']['min_us'] / 1000:.1f} ms, SDK "
+            f"{measured['sdk']['p90_us'] / 1000:.1f} / {measured['sdk']['min_us'] / 1000:.1f} ms. `GET /api-key` seen "
+            f"by the sandbox during the timed spawns (warm-up included): through the daemon {upstream['daemon']}, "
+            f"standalone {upstream['standalone']}, SDK {upstream['sdk']}. The same daemon (pid {status['pid']}) served "
+            f"every call through it; it made {status['upstreamRequests']} upstream request(s) in all.")
+
+    def session_memory(self) -> None:
+        """Row 8: N editor sessions as N standalone servers, then as 1 daemon + N forwarders."""
+        sessions = self.counts["sessions"]
+        with self.start_sandbox() as sandbox:
+            env = dict(sandbox_env(), HYPERSTACK_API_KEY=sandbox.key)
+            with EditorSessions([self.rpc, "--base-url", sandbox.url], env, sessions, self.work / "sessions-stderr.log") as alone:
+                standalone = alone.memory()
+            with PrivateDaemon(self.rpc, sandbox.key) as daemon:
+                log = self.work / "forwarders-stderr.log"
+                with EditorSessions([self.rpc, "--remote", "auto", "--base-url", sandbox.url], daemon.env, sessions,
+                                    log) as forwarders:
+                    status = daemon.attach()
+                    if status["sessions"] != sessions:
+                        raise BenchError(f"the daemon has {status['sessions']} sessions, expected {sessions}")
+                    forwarded = forwarders.memory()
+                    shared = process_memory(status["pid"])
+                check_no_fallback(log)
+        self.raw["session_memory"] = {"standalone": standalone, "forwarders": forwarded, "daemon": shared}
+        mb = lambda kb: kb / 1024  # noqa: E731
+        total = lambda samples, field: sum(sample[field] for sample in samples)  # noqa: E731
+        rss_ours, rss_alone = total(forwarded, "rss_kb") + shared["rss_kb"], total(standalone, "rss_kb")
+        hwm_ours, hwm_alone = total(forwarded, "hwm_kb") + shared["hwm_kb"], total(standalone, "hwm_kb")
+        pss_ours, pss_alone = total(forwarded, "pss_kb") + shared["pss_kb"], total(standalone, "pss_kb")
+        share = rss_ours / rss_alone
+        largest, largest_alone = max(s["hwm_kb"] for s in forwarded), max(s["hwm_kb"] for s in standalone)
+        label = f"{sessions} editor sessions (each initialized, one `apiKeys.list`, HTTP sandbox)"
+        self.rows.append(Row("8", f"Total VmRSS of {label}: 1 daemon + {sessions} forwarders", mb(rss_ours),
+                             f"{sessions} standalone servers", mb(rss_alone), "MB", rss_alone / rss_ours,
+                             times(rss_alone / rss_ours, "less", "more"),
+                             f"≤ {SESSIONS_RSS_SHARE:.0%} of standalone (here {share:.0%})", share <= SESSIONS_RSS_SHARE))
+        self.rows.append(Row("8", f"Total VmHWM (peak RSS) of the same {sessions} sessions", mb(hwm_ours),
+                             f"{sessions} standalone servers", mb(hwm_alone), "MB", hwm_alone / hwm_ours,
+                             times(hwm_alone / hwm_ours, "less", "more"), "(reported)"))
+        self.rows.append(Row("8", "Largest forwarder's VmHWM (peak RSS)", mb(largest), "largest standalone server",
+                             mb(largest_alone), "MB", largest_alone / largest, times(largest_alone / largest, "less", "more"),
+                             f"≤ {FORWARDER_MB} MB", mb(largest) <= FORWARDER_MB))
+        spread = lambda samples: f"{mb(min(s['rss_kb'] for s in samples)):.1f}–{mb(max(s['rss_kb'] for s in samples)):.1f}"  # noqa: E731
+        self.details.append(
+            f"- **{sessions} editor sessions.** VmRSS per forwarder {spread(forwarded)} MB, per standalone server "
+            f"{spread(standalone)} MB; the daemon {mb(shared['rss_kb']):.1f} MB (VmHWM {mb(shared['hwm_kb']):.1f} MB) with "
+            f"{sessions} sessions on one store. VmRSS counts the pages of the executable that every process maps "
+            f"once per process; PSS (`/proc/PID/smaps_rollup`) shares them out, and totals {mb(pss_ours):.1f} MB for "
+            f"1 daemon + {sessions} forwarders against {mb(pss_alone):.1f} MB for {sessions} standalone servers "
+            f"({pss_ours / pss_alone:.0%}). Of a forwarder's VmRSS, {mb(max(s['file_kb'] for s in forwarded)):.1f} MB at "
+            f"most is file-backed (the executable's pages) and {mb(max(s['anon_kb'] for s in forwarded)):.1f} MB at most "
+            f"anonymous (heap, stacks).")
+
+    def forwarder(self) -> None:
+        """Row 9: one request at a time and pipelined, through a forwarder and straight to a server."""
+        count, pipelined = self.counts["roundtrips"], self.counts["pipeline"]
+        warmup = min(200, count)
+        with PrivateDaemon(self.rpc) as daemon:
+            # One store in the daemon for every forwarder run: the embedded sandbox on its own state file.
+            options = ["--sandbox", "--sandbox-state", self.fresh_state(), "--cache-ttl", "3600"]
+            self.listed([self.rpc, "call", "apiKeys.list", "--remote", "auto"] + options, daemon.env)
+            daemon.attach()
+            forwarded = [self.rpc, "--remote", "auto"] + options
+            log = self.work / "forwarder-stderr.log"
+            runs: Dict[str, Dict[str, List[dict]]] = {side: {"roundtrip": [], "pipeline": []} for side in ("direct", "forwarder")}
+            for _ in range(self.repeats):  # interleaved, as rows 2 and 3; the median run of each counts
+                for kind, how in (("roundtrip", dict(mode="roundtrip", count=count, warmup=warmup)),
+                                  ("pipeline", dict(count=pipelined))):
+                    runs["direct"][kind].append(self.loadgen(self.ours_cached(), method="apiKeys.list", **how))
+                    runs["forwarder"][kind].append(self.loadgen(forwarded, method="apiKeys.list", env=daemon.env,
+                                                                stderr=log, **how))
+            pinned = self.forwarder_placement(forwarded, daemon, count, warmup, log)
+            status = daemon.attach()
+            shared = process_memory(status["pid"])
+            check_no_fallback(log)
+        median = lambda results, key: sorted(results, key=lambda r: r[key])[len(results) // 2]  # noqa: E731
+        direct, through = median(runs["direct"]["roundtrip"], "p50_us"), median(runs["forwarder"]["roundtrip"], "p50_us")
+        direct_rps, through_rps = median(runs["direct"]["pipeline"], "rps"), median(runs["forwarder"]["pipeline"], "rps")
+        self.raw["forwarder"] = {"roundtrip": {"direct": direct, "forwarder": through},
+                                 "pipeline": {"direct": direct_rps, "forwarder": through_rps}, "daemon": shared,
+                                 "all runs": {side: {kind: [r["p50_us" if kind == "roundtrip" else "rps"] for r in results]
+                                                     for kind, results in kinds.items()} for side, kinds in runs.items()}}
+        factor = through["p50_us"] / direct["p50_us"]
+        self.rows.append(Row("9", f"Round trip p50 through a forwarder, 20-key `apiKeys.list`, {count:,} one at a time"
+                                  f"{self.runs_note}", through["p50_us"], "direct: standalone server (as row 3)",
+                             direct["p50_us"], "µs", 1 / factor, times(1 / factor, "faster", "slower"),
+                             f"p50 ≤ {FORWARDER_ROUND_TRIP_FACTOR:g}× direct (here {factor:.2f}×)",
+                             factor <= FORWARDER_ROUND_TRIP_FACTOR))
+        ratio99 = direct["p99_us"] / through["p99_us"]
+        self.rows.append(Row("9", "Round trip p99 through a forwarder, 20-key `apiKeys.list`", through["p99_us"],
+                             "direct: standalone server", direct["p99_us"], "µs", ratio99,
+                             times(ratio99, "faster", "slower"), "(reported)"))
+        share = through_rps["rps"] / direct_rps["rps"]
+        self.rows.append(Row("9", f"Pipelined throughput through a forwarder, 20-key `apiKeys.list`, {pipelined:,} "
+                                  f"requests{self.runs_note}", through_rps["rps"], "direct: standalone server (as row 2)",
+                             direct_rps["rps"], "req/s", share, times(share, "faster", "slower"),
+                             f"≥ {FORWARDER_PIPELINE_SHARE:.0%} of direct (here {share:.0%})",
+                             share >= FORWARDER_PIPELINE_SHARE))
+        all_runs = self.raw["forwarder"]["all runs"]
+        self.details.append(
+            f"- **Through a forwarder.** Runs, p50 in µs: forwarder "
+            f"{', '.join(f'{v:.1f}' for v in all_runs['forwarder']['roundtrip'])}; direct "
+            f"{', '.join(f'{v:.1f}' for v in all_runs['direct']['roundtrip'])}. Pipelined, req/s: forwarder "
+            f"{', '.join(fmt_rate(v) for v in all_runs['forwarder']['pipeline'])}; direct "
+            f"{', '.join(fmt_rate(v) for v in all_runs['direct']['pipeline'])}. Peak RSS during the pipelined run: "
+            f"forwarder {through_rps['hwm_end_kb'] / 1024:.1f} MB, direct server {direct_rps['hwm_end_kb'] / 1024:.1f} MB; "
+            f"the daemon behind the forwarders (one pid throughout: {status['pid']}) {shared['hwm_kb'] / 1024:.1f} MB "
+            f"at the end."
+            + (f" Pinned to one core (client, server, and the daemon's threads), where no request waits for an idle "
+               f"core to wake, the p50 is {pinned['forwarder']:.1f} µs through a forwarder and {pinned['direct']:.1f} µs "
+               f"direct ({pinned['forwarder'] / pinned['direct']:.2f}×): what the extra hop costs in CPU alone."
+               if pinned else ""))
+
+    def forwarder_placement(self, forwarded: List[str], daemon: "PrivateDaemon", count: int, warmup: int,
+                            log: Path) -> Optional[Dict[str, float]]:
+        """Round-trip p50 direct and through a forwarder with every process on CPU 0 (full mode only).
+
+        Three processes share two cores when a forwarder is in the path, so an unpinned run pays for
+        waking an idle core on some hops and not others; on one core only the work is left."""
+        taskset = shutil.which("taskset")
+        if self.mode == "smoke" or taskset is None or (os.cpu_count() or 1) < 2:
+            return None
+        threads = [int(tid) for tid in os.listdir(f"/proc/{daemon.pid}/task")]
+        saved = {tid: os.sched_getaffinity(tid) for tid in threads}
+        pinned: Dict[str, float] = {}
+        try:
+            for tid in threads:
+                os.sched_setaffinity(tid, {0})
+            for side, argv, env in (("direct", self.ours_cached(), sandbox_env()), ("forwarder", forwarded, daemon.env)):
+                command = [taskset, "-c", "0", self.tool("loadgen"), "--mode", "roundtrip", "--method", "apiKeys.list",
+                           "--count", str(count), "--warmup", str(warmup), "--stderr", str(log), "--"] + argv
+                pinned[side] = json.loads(run(command, timeout=600, env=env).stdout)["p50_us"]
+        finally:
+            for tid, mask in saved.items():
+                try:
+                    os.sched_setaffinity(tid, mask)
+                except OSError:  # the thread has ended
+                    pass
+        self.raw.setdefault("forwarder pinned p50_us", {}).update(pinned)
+        return pinned
+
     # ---- report --------------------------------------------------------------
 
     def run_rows(self) -> None:
@@ -383,6 +583,9 @@ class Bench:
             ("SDK vs us", self.sdk_vs_us, ["4"]),
             ("memory", self.memory, ["5"]),
             ("upstream efficiency", self.upstream_efficiency, ["6"]),
+            ("daemon one-shot", self.daemon_oneshot, ["7"]),
+            ("daemon sessions' memory", self.session_memory, ["8"]),
+            ("through a forwarder", self.forwarder, ["9"]),
         ]
         for name, step, numbers in steps:
             started = time.monotonic()
@@ -444,6 +647,12 @@ class SandboxProcess:
             raise BenchError(f"hyperstack-sandbox did not print its URL within 60 s (got {line!r}); its stderr ends: {tail}")
         self.url = line
 
+    def list_requests(self) -> int:
+        """`GET /api-key` requests the sandbox has answered so far, from its /_sandbox/stats."""
+        root = self.url.rsplit("/v1", 1)[0]
+        with urllib.request.urlopen(root + "/_sandbox/stats", timeout=10) as response:
+            return int(json.loads(response.read())["requests"].get("GET /api-key", 0))
+
     def __enter__(self) -> "SandboxProcess":
         return self
 
@@ -456,6 +665,210 @@ class SandboxProcess:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+class PrivateDaemon:
+    """A shared daemon of the bench's own, in a fresh 0700 XDG_RUNTIME_DIR, stopped on the way out.
+
+    Its own runtime directory keeps it from ever meeting the user's daemon or another row's.
+    The first `--remote auto` process run with `env` auto-starts it; `attach()` records its pid
+    and socket from `daemon status` (and, called again, checks it is still the same daemon: a
+    forwarder would silently start a new one, or serve in its own process, if it died). On exit,
+    whatever happened, it is stopped with `daemon stop --remote unix:SOCKET`, and any process
+    still running under the directory is sent SIGTERM by pid.
+    """
+
+    def __init__(self, rpc: str, key: Optional[str] = None) -> None:
+        self.rpc = rpc
+        self.directory = tempfile.mkdtemp(prefix="hyperstack-bench-run.")
+        os.chmod(self.directory, 0o700)  # mkdtemp's mode already; the daemon refuses anything looser
+        self.env = sandbox_env()
+        self.env["XDG_RUNTIME_DIR"] = self.directory
+        if key:
+            self.env["HYPERSTACK_API_KEY"] = key
+        self.pid: Optional[int] = None
+        self.socket: Optional[str] = None
+
+    def __enter__(self) -> "PrivateDaemon":
+        return self
+
+    def status(self) -> Optional[dict]:
+        result = subprocess.run([self.rpc, "daemon", "status"], capture_output=True, text=True, timeout=30, env=self.env)
+        if result.returncode == 3:
+            return None
+        if result.returncode != 0:
+            raise BenchError(f"`hyperstack-rpc daemon status` exited {result.returncode}: {result.stderr.strip()[-300:]}")
+        return json.loads(result.stdout)
+
+    def attach(self) -> dict:
+        status = self.status()
+        if status is None:
+            raise BenchError(f"no daemon runs in {self.directory} after a `--remote auto` start")
+        if self.pid is None:
+            self.pid, self.socket = status["pid"], status["socket"]
+        elif status["pid"] != self.pid:
+            raise BenchError(f"the daemon is pid {status['pid']} now, not {self.pid}: the first one died during the row")
+        return status
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            status = self.status()
+        except (BenchError, OSError, ValueError, subprocess.SubprocessError):
+            status = None
+        socket = (status or {}).get("socket") or self.socket
+        if socket:
+            try:
+                subprocess.run([self.rpc, "daemon", "stop", "--remote", f"unix:{socket}"], capture_output=True,
+                               timeout=30, env=self.env)
+            except subprocess.TimeoutExpired:
+                pass
+        # A daemon that `stop` could not reach (it hung, or the binary changed under us) is found by
+        # its --listen path, which names our private directory, and stopped by pid.
+        for pid in processes_mentioning(self.directory):
+            terminate(pid)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def processes_mentioning(text: str) -> List[int]:
+    """Pids of our processes whose command line contains `text` (a unique scratch path)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if text.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+def terminate(pid: int) -> None:
+    """SIGTERM, up to 10 s to exit, then SIGKILL (the process is not our child: poll /proc)."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        return
+            except OSError:
+                return
+            time.sleep(0.05)
+
+
+def process_memory(pid: int) -> Dict[str, int]:
+    """VmRSS, VmHWM and their split (anonymous / file-backed) from /proc/PID/status, and PSS, in KiB."""
+    fields = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb", "RssAnon": "anon_kb", "RssFile": "file_kb", "RssShmem": "shmem_kb"}
+    memory: Dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            name, _, value = line.partition(":")
+            if name in fields:
+                memory[fields[name]] = int(value.split()[0])
+    memory["pss_kb"] = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    memory["pss_kb"] = int(line.split()[1])
+    except OSError:
+        pass
+    return memory
+
+
+def check_no_fallback(log: Path) -> None:
+    """A forwarder that found no daemon serves in its own process and says so: then it measured nothing."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    for line in text.splitlines():
+        if IN_PROCESS_FALLBACK in line:
+            raise BenchError(f"a forwarder served in its own process instead of the daemon: {line.strip()[:200]}")
+
+
+class EditorSessions:
+    """`count` servers on pipes, as editors keep them: each sent `initialize` and one
+    `apiKeys.list` (checked: 20 keys), then left running until the block ends."""
+
+    def __init__(self, argv: List[str], env: Dict[str, str], count: int, stderr: Path) -> None:
+        self.log = open(stderr, "ab")
+        self.processes: List[subprocess.Popen] = []
+        try:
+            for _ in range(count):
+                process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env)
+                self.processes.append(process)
+                reader = FrameReader(process)
+                reader.request(1, "initialize", {"processId": os.getpid(), "clientInfo": {"name": "hyperstack-bench"}})
+                found = len(reader.request(2, "apiKeys.list", {})["result"]["keys"])
+                if found != KEY_COUNT:
+                    raise BenchError(f"a session listed {found} keys, expected {KEY_COUNT}")
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __enter__(self) -> "EditorSessions":
+        return self
+
+    def memory(self) -> List[Dict[str, int]]:
+        return [process_memory(process.pid) for process in self.processes]
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            try:
+                process.stdin.close()  # end of input: the server finishes and exits 0
+            except OSError:
+                pass
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        self.log.close()
+
+
+class FrameReader:
+    """Requests and their answers over one server's pipes, LSP-framed; skips notifications."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.buffer = b""
+
+    def request(self, request_id: int, method: str, params: dict, timeout: float = 30) -> dict:
+        body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}).encode()
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next_message(deadline)
+            if message.get("id") == request_id:
+                if "error" in message:
+                    raise BenchError(f"{method} failed: {json.dumps(message['error'])[:300]}")
+                return message
+
+    def next_message(self, deadline: float) -> dict:
+        fd = self.process.stdout.fileno()
+        while True:
+            header_end = self.buffer.find(b"\r\n\r\n")
+            if header_end >= 0:
+                length = next(int(line.split(b":", 1)[1]) for line in self.buffer[:header_end].split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                if len(self.buffer) >= header_end + 4 + length:
+                    body = self.buffer[header_end + 4:header_end + 4 + length]
+                    self.buffer = self.buffer[header_end + 4 + length:]
+                    return json.loads(body)
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 1 << 16) if ready else b""
+            if not ready:
+                raise BenchError(f"no answer from {self.process.args[0]} within the time allowed")
+            if not chunk:
+                raise BenchError(f"{self.process.args[0]} closed its stdout (exit status {self.process.poll()})")
+            self.buffer += chunk
 
 
 def sandbox_env() -> Dict[str, str]:
@@ -542,6 +955,10 @@ def main() -> int:
     args = parser.parse_args()
 
     mode = "smoke" if args.smoke else "full"
+    # Rows 1-6 measure standalone servers; a user's HYPERSTACK_RPC_REMOTE must not turn them into forwarders.
+    os.environ.pop("HYPERSTACK_RPC_REMOTE", None)
+    # SIGTERM (a test runner's timeout) unwinds like an exception, so every daemon we started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bin_dir = Path(args.bin_dir).absolute()
     for binary in ("hyperstack-rpc", "hyperstack-sandbox"):
         if not os.access(bin_dir / binary, os.X_OK):
@@ -574,7 +991,7 @@ def main() -> int:
     sys.stdout.write(report)
 
     missing = [row for row in bench.rows if not row.complete()]
-    expected = {"1", "2", "3", "4", "5", "6"}
+    expected = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
     absent = expected - {row.number for row in bench.rows if row.complete()}
     if missing or absent:
         names = [f"{row.number} {row.measure}" for row in missing] + [f"row {n}" for n in sorted(absent)]
