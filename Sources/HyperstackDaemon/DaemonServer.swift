@@ -124,7 +124,9 @@ package final class DaemonServer: Sendable {
             refuse(descriptor, "\(error)")
             return
         }
-        guard hello.fingerprint == fingerprint else {
+        // Sessions need the same build on both ends; `status` and `stop` do not, so a newer
+        // binary can still inspect and stop the daemon an older one started.
+        guard hello.fingerprint == fingerprint || hello.kind != .session else {
             refuse(descriptor, "this daemon is build \(fingerprint), the caller is build \(hello.fingerprint)")
             return
         }

@@ -68,8 +68,9 @@ struct ForwarderLedger {
         case .batch(let requests):
             nextBatch += 1
             for request in requests {
-                track(request.id, method: request.method, body: (try? request.json.serialized()) ?? [], batch: nextBatch)
-                if request.method == "apiKeys.watch", let body = try? request.json.serialized() { watch = (request.id, body) }
+                let body = request.json.flatMap { try? $0.serialized() } ?? []
+                track(request.id, method: request.method, body: body, batch: nextBatch)
+                if request.method == "apiKeys.watch" { watch = (request.id, body) }
             }
         case .other:
             break

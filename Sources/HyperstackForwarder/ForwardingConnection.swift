@@ -128,7 +128,7 @@ final class ForwardingConnection: StdioConnection {
             defer { input.sentRequest = true }
             if request.method == "shutdown" { input.shutdownSeen = true }
             guard request.method == "initialize", !input.sentRequest,
-                let options = try? InitializeOptions(params: request.json["params"])
+                let options = try? InitializeOptions(params: request.json?["params"])
             else { return nil }
             if let processID = options.processID { termination.watchParent(processID: processID) }
             guard let key = options.apiKey, key != hello.withLock({ $0.session?.apiKey }) else { return nil }
@@ -166,7 +166,11 @@ final class ForwardingConnection: StdioConnection {
     private func forward(_ messages: [(message: ClientMessage, body: [UInt8])]) {
         guard !messages.isEmpty else { return }
         var frames: [UInt8] = []
-        for entry in messages { frames += encodeFrame(body: entry.body, framing: .lsp) }
+        if messages.count == 1 {
+            frames = encodeFrame(body: messages[0].body, framing: .lsp)
+        } else {
+            for entry in messages { frames += encodeFrame(body: entry.body, framing: .lsp) }
+        }
         link.withLock { link in
             ledger.withLock { ledger in
                 for entry in messages { ledger.forwarded(entry.message, body: entry.body) }
@@ -232,7 +236,7 @@ final class ForwardingConnection: StdioConnection {
     private func deliver(_ body: UnsafeRawBufferPointer) {
         let reply = DaemonReply(body: body)
         switch ledger.withLock({ $0.received(reply, body: body) }) {
-        case .forward: answerClient(Array(body))
+        case .forward: writer.write(encodeFrame(body: body, framing: replyFraming.withLock { $0 } ?? .lsp))
         case .drop: break
         case .forwardInstead(let replacement): answerClient(replacement)
         }

@@ -21,13 +21,24 @@ enum ClientMessage {
     struct Request {
         var id: WireID
         var method: String
-        /// The message itself, parsed: for `initialize`, its params; for a batch entry, what
-        /// is re-sent after a reconnect.
-        var json: JSON
+        /// The message itself, parsed, where the forwarder needs more than id and method:
+        /// `initialize`'s params, and a batch entry (what is sent again after a reconnect).
+        var json: JSON?
     }
 
-    /// Parses `body` once; cheap for the small requests clients send.
+    /// Reads the id and method from the top level (`RequestPeek`), and parses in full only
+    /// `initialize`, batches and what the peek is unsure of.
     init(body: UnsafeRawBufferPointer, options: JSONParseOptions) {
+        switch RequestPeek(body) {
+        case .request(let id, let method) where method != "initialize":
+            self = .request(Request(id: id, method: method, json: nil))
+            return
+        case .notification(let method):
+            self = .notification(method: method)
+            return
+        case .request, .unsure:
+            break
+        }
         guard let json = try? JSON.parse(body, options: options) else {
             self = .other
             return

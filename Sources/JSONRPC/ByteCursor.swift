@@ -34,6 +34,13 @@ struct ByteCursor {
         }
     }
 
+    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        precondition(buffer.count - position >= bytes.count, "a frame's size was miscounted")
+        guard let base = bytes.baseAddress, let target = buffer.baseAddress, bytes.count > 0 else { return }
+        UnsafeMutableRawPointer(target + position).copyMemory(from: base, byteCount: bytes.count)
+        position += bytes.count
+    }
+
     /// Writes `value` in decimal, with a leading `-` when negative.
     mutating func putDecimal(_ value: Int64) {
         let count = Self.decimalDigitCount(value)

@@ -48,6 +48,12 @@ package func encodeFrame(body: [UInt8], framing: Framing) -> [UInt8] {
     buildFrame(bodyCount: body.count, framing: framing) { $0.put(body) }
 }
 
+/// `encodeFrame` for a body that is only borrowed (a framer's view of its input): copied
+/// once, straight into the frame.
+package func encodeFrame(body: UnsafeRawBufferPointer, framing: Framing) -> [UInt8] {
+    buildFrame(bodyCount: body.count, framing: framing) { $0.put(body) }
+}
+
 /// Builds a frame in one allocation: `writeBody` must write exactly `bodyCount` bytes.
 /// Used by the response path so a result is copied once, straight into the frame.
 func buildFrame(bodyCount: Int, framing: Framing, _ writeBody: (inout ByteCursor) -> Void) -> [UInt8] {
