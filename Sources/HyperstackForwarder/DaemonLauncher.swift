@@ -17,9 +17,10 @@ import Musl
 /// environment stripped of every credential: the API key reaches it over the socket only.
 enum DaemonLauncher {
     /// Variables the daemon inherits; everything else (the API key first) is left behind.
+    /// The sanitizers' and the crash reporter's settings pass, so a debugging run reaches it.
     static let inheritedVariables = [
         "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR",
-        "HYPERSTACK_RPC_TEST_METHODS",
+        "HYPERSTACK_RPC_TEST_METHODS", "SWIFT_BACKTRACE", "TSAN_OPTIONS", "ASAN_OPTIONS", "LSAN_OPTIONS",
     ]
 
     /// Makes sure a daemon is starting or running at `paths` by `deadline`. `isRunning`

@@ -57,9 +57,34 @@ run() {
     echo "sanitizers: $sanitizer passed in $((SECONDS - built)) s of tests, $((SECONDS - started)) s in all"
 }
 
+# The daemon and its forwarders share state across threads in code no unit test drives (the
+# forwarding session, its replay after a lost daemon, the daemon's accept and session threads):
+# the ThreadSanitizer build of the binary runs the daemon's sharing and SIGKILL end-to-end tests,
+# and any report from any of its processes fails the run.
+run_daemon_under_tsan() {
+    local reports=.build-tsan/daemon-tsan
+    rm -rf "$reports" && mkdir -p "$reports"
+    echo "sanitizers: the daemon end-to-end tests against the ThreadSanitizer build of hyperstack-rpc" >&2
+    local status=0
+    SWIFT_BACKTRACE=enable=no TSAN_OPTIONS="halt_on_error=0 log_path=$PWD/$reports/report ${TSAN_OPTIONS:-}" \
+        HYPERSTACK_RPC_BIN="$PWD/.build-tsan/debug/hyperstack-rpc" \
+        HYPERSTACK_SANDBOX_BIN="${HYPERSTACK_SANDBOX_BIN:-$PWD/.build/debug/hyperstack-sandbox}" \
+        "${PYTHON:-python3}" -m pytest -q --timeout 300 Tests/EndToEnd/test_daemon_sharing.py \
+        Tests/EndToEnd/test_daemon_reliability.py -k "sharing or sigkill or in_process" \
+        >"$reports/pytest.log" 2>&1 || status=$?
+    tail -n 3 "$reports/pytest.log" >&2
+    if compgen -G "$reports/report*" >/dev/null; then
+        grep -h -A20 'WARNING: ThreadSanitizer' "$reports"/report* | head -n 60 >&2
+        echo "sanitizers: ThreadSanitizer reported races in the daemon or a forwarder; reports in $reports" >&2
+        return 1
+    fi
+    [[ $status -eq 0 ]] || { echo "sanitizers: the daemon tests failed under ThreadSanitizer; log in $reports/pytest.log" >&2; return 1; }
+    echo "sanitizers: daemon and forwarders clean under ThreadSanitizer" >&2
+}
+
 case "$which" in
-    thread) run thread .build-tsan "$thread_filter" ;;
+    thread) run thread .build-tsan "$thread_filter" && run_daemon_under_tsan ;;
     address) run address .build-asan "$address_filter" ;;
-    all) run thread .build-tsan "$thread_filter" && run address .build-asan "$address_filter" ;;
+    all) run thread .build-tsan "$thread_filter" && run_daemon_under_tsan && run address .build-asan "$address_filter" ;;
     *) echo "usage: $0 [thread|address|all]" >&2; exit 2 ;;
 esac
