@@ -67,7 +67,7 @@ extension KeyStore {
             let delay = Self.pollBackoff(interval: interval, failures: consecutivePollFailures, cap: maxPollBackoff)
             var metadata: Logger.Metadata = [
                 "failures": "\(consecutivePollFailures)",
-                "nextAttemptSeconds": "\(delay.seconds)",
+                "nextAttemptSeconds": "\(delay.secondsValue)",
             ]
             if let status = error.httpStatus { metadata["httpStatus"] = "\(status)" }
             // InfrahubError messages are written never to hold a secret.
@@ -82,13 +82,5 @@ extension KeyStore {
         let exponent = min(max(failures, 0), 30)
         let delay = interval * (1 << exponent)
         return min(delay, ceiling)
-    }
-}
-
-extension Duration {
-    /// Seconds as a decimal, for log metadata.
-    fileprivate var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

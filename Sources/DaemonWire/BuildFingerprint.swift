@@ -1,5 +1,6 @@
 import CBuildIdentity
 import Crypto
+import HyperstackRPCServer
 
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,9 @@ import Musl
 package enum BuildFingerprint {
     /// Bumped whenever the hello, the welcome or the session stream change meaning.
     package static let daemonProtocolVersion = 1
+
+    /// This server's fingerprint, computed once.
+    package static let ofThisBuild = current(version: ServerIdentity.version)
 
     /// 16 hex digits: SHA-256 of the protocol version, the version and the build identity.
     package static func current(version: String) -> String {

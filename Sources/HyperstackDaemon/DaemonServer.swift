@@ -1,6 +1,8 @@
 import DaemonWire
 import Foundation
 import HyperstackRPCHost
+import InfrahubClient
+import InfrahubWire
 import JSONRPCStdio
 import JanssonJSON
 import Locking
@@ -231,7 +233,7 @@ package final class DaemonServer: Sendable {
             "version": .string(version),
             "fingerprint": .string(fingerprint),
             "socket": .string(paths.socket),
-            "startedAt": .string(Self.rfc3339(startedAt)),
+            "startedAt": .string(InfrahubTimestamp.format(secondsSinceEpoch: Int64(startedAt.timeIntervalSince1970))),
             "sessions": .int(Int64(sessions)),
             "stores": .array(
                 stores.map { store in
@@ -251,14 +253,6 @@ package final class DaemonServer: Sendable {
     private func statusLine() -> String {
         let (open, sessions) = connections.withLock { ($0.open, $0.sessions.count) }
         return "hyperstack-rpc \(version) daemon, pid \(getpid()), \(sessions) sessions, \(open) connections, socket \(paths.socket)"
-    }
-
-    private static func rfc3339(_ date: Date) -> String {
-        var time = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }
 

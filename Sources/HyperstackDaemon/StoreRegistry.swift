@@ -95,7 +95,7 @@ final class StoreRegistry: Sendable {
             result.append(
                 StoreStatus(
                     upstream: key.upstream, keyFingerprint: key.keyFingerprint, revision: snapshot.revision,
-                    keys: snapshot.keys.count, pollInterval: interval.map { Self.seconds($0) },
+                    keys: snapshot.keys.count, pollInterval: interval?.secondsValue,
                     sessions: entry.sessions.load(ordering: .relaxed)))
         }
         return result
@@ -139,11 +139,6 @@ final class StoreRegistry: Sendable {
             cacheTTL: hello.cacheTTL, pollInterval: 0, timeout: hello.timeout, rateLimit: hello.rateLimit,
             framing: .lsp, maxMessageBytes: hello.maxMessageBytes, maxInFlight: hello.maxInFlight, logLevel: nil,
             logFile: nil)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
 

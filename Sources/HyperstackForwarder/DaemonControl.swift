@@ -49,7 +49,7 @@ package enum DaemonControl {
         guard let peer = UnixSocket.peer(of: descriptor), peer.uid == geteuid() else {
             throw DaemonWireError("the process at \(paths.socket) is not running as this user")
         }
-        let hello = DaemonHello(kind: kind, fingerprint: BuildFingerprint.current(version: ServerIdentity.version))
+        let hello = DaemonHello(kind: kind, fingerprint: BuildFingerprint.ofThisBuild)
         guard DescriptorIO.writeAll(descriptor, hello.encoded()),
             let (line, _) = DescriptorIO.readLine(descriptor, limit: 1 << 20, timeout: .seconds(5))
         else { throw DaemonWireError("the daemon at \(paths.socket) did not answer") }

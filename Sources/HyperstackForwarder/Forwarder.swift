@@ -23,7 +23,7 @@ package enum Forwarder {
     static let connectTimeout = Duration.seconds(3)
 
     package static func serveStdio(_ settings: Settings, endpoint: RemoteEndpoint, logger: Logger) async throws -> Int32 {
-        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let fingerprint = BuildFingerprint.ofThisBuild
         let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
         let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
         let descriptor: Int32
@@ -53,7 +53,7 @@ package enum Forwarder {
         _ method: String, params: JSON?, settings: Settings, endpoint: RemoteEndpoint, logger: Logger
     ) async throws -> CallOutcome {
         signal(SIGPIPE, SIG_IGN)
-        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let fingerprint = BuildFingerprint.ofThisBuild
         let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
         let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
         var request: JSONObject = ["jsonrpc": "2.0", "id": 1, "method": .string(method)]

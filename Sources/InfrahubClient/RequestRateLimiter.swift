@@ -166,8 +166,8 @@ package final class RequestRateLimiter: Sendable {
 }
 
 extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var secondsValue: Double {
+    /// The duration in seconds, as a `Double`: for arithmetic on a clock, log metadata, status.
+    package var secondsValue: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }

@@ -57,7 +57,7 @@ struct DaemonRunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let fingerprint = BuildFingerprint.ofThisBuild
         let paths = try listen.map { DaemonPaths(socket: $0) } ?? RemoteChoice.controlPaths(option: nil)
         // Start-up problems go to the terminal that started us, before stderr becomes the log.
         let console = dup(STDERR_FILENO)
@@ -77,7 +77,7 @@ struct DaemonRunCommand: AsyncParsableCommand {
         let server = DaemonServer(
             paths: paths, idleTimeout: idleTimeout > 0 ? Duration(optionSeconds: idleTimeout) : nil,
             fingerprint: fingerprint, version: ServerIdentity.version, logger: logger)
-        let activated = UnixSocket.activatedListener { getenv($0).map { String(cString: $0) } }
+        let activated = UnixSocket.activatedListener(environment: Environment.value)
         let status: Int32
         do {
             status = try await server.run(activatedListener: activated)

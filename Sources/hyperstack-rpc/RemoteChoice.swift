@@ -1,6 +1,7 @@
 import DaemonWire
 import Foundation
 import HyperstackForwarder
+import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPCStdio
 
@@ -11,11 +12,11 @@ enum RemoteChoice {
 
     /// The endpoint, or `nil` to serve in this process. A bad environment value stops with status 2.
     static func endpoint(option: String?) -> RemoteEndpoint? {
-        let environment: (String) -> String? = { name in getenv(name).map { String(cString: $0) } }
+        let environment: (String) -> String? = Environment.value
         guard let text = option ?? environment(environmentVariable) else { return nil }
         do {
             return try RemoteEndpoint.parse(
-                text, fingerprint: BuildFingerprint.current(version: ServerIdentity.version), environment: environment)
+                text, fingerprint: BuildFingerprint.ofThisBuild, environment: environment)
         } catch {
             let source = option == nil ? "\(environmentVariable): " : ""
             StandardError.write("hyperstack-rpc: \(source)\(error)\n")
@@ -26,8 +27,8 @@ enum RemoteChoice {
     /// The daemon that `daemon status`/`stop` talk to: `--remote unix:PATH`, else this
     /// build's default socket.
     static func controlPaths(option: String?) throws -> DaemonPaths {
-        let environment: (String) -> String? = { name in getenv(name).map { String(cString: $0) } }
-        let fingerprint = BuildFingerprint.current(version: ServerIdentity.version)
+        let environment: (String) -> String? = Environment.value
+        let fingerprint = BuildFingerprint.ofThisBuild
         guard let option else { return .defaultPaths(fingerprint: fingerprint, environment: environment) }
         guard let endpoint = try RemoteEndpoint.parse(option, fingerprint: fingerprint, environment: environment) else {
             throw RemoteSpecError(text: option)
