@@ -39,7 +39,7 @@ package enum DaemonSession {
             events: SessionEvents(clientProcess: { _ in }, exit: { termination.request(.exitNotification($0)) }),
             limits: SessionLimits(
                 maxMessageBytes: hello.maxMessageBytes, maxInFlight: hello.maxInFlight, pollInterval: hello.pollInterval))
-        let inputEnded = InputEnd()
+        let inputEnded = OneTimeSignal()
         ConnectionService.start(
             session, input: InputPump(descriptor: descriptor), writer: writer, termination: termination,
             afterInputEnds: { inputEnded.signal() })
@@ -68,29 +68,5 @@ private struct BoundedSink: FrameSink {
             return
         }
         writer.write(frame)
-    }
-}
-
-/// Signalled once the reader thread has finished with the descriptor.
-private final class InputEnd: Sendable {
-    private let state = Mutex<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.ended = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let ended = state.withLock { state -> Bool in
-                if !state.ended { state.waiter = continuation }
-                return state.ended
-            }
-            if ended { continuation.resume() }
-        }
     }
 }

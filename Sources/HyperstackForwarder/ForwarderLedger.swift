@@ -1,3 +1,4 @@
+import JSONRPC
 import JanssonJSON
 
 /// What a forwarder remembers so that losing its daemon loses nothing: the session's state
@@ -175,16 +176,13 @@ struct ForwarderLedger {
         return bytes
     }
 
-    /// Error 1504 for a mutation whose outcome the lost daemon took with it.
+    /// Error 1504 for a mutation whose outcome the lost daemon took with it. The connection
+    /// broke while the request was in flight; it is not sent again, since it may have been
+    /// applied (protocol/README.md, error 1504).
     static func outcomeUnknown(id: WireID, method: String) -> [UInt8] {
-        let error: JSON = [
-            "code": 1504, "message": "outcome unknown: check apiKeys.list",
-            // The connection to the daemon broke while this request was in flight; it is not sent
-            // again, since it may have been applied (protocol/README.md, error 1504).
-            "data": ["method": .string(method)],
-        ]
-        let tail = (try? error.serialized()) ?? Array(#"{"code":1504,"message":"outcome unknown: check apiKeys.list"}"#.utf8)
-        return Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8) + tail + [UInt8(ascii: "}")]
+        AnswerBody.failure(
+            serializedID: id,
+            error: RPCError(code: 1504, message: "outcome unknown: check apiKeys.list", data: ["method": .string(method)]))
     }
 
     private static func array(_ bodies: [[UInt8]]) -> [UInt8] {

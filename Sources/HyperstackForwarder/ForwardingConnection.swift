@@ -53,7 +53,7 @@ final class ForwardingConnection: StdioConnection {
     private let ledger = Lock(ForwarderLedger())
     private let input: Lock<Input>
     private let replyFraming = Lock<Framing?>(nil)
-    private let finished = Latch()
+    private let finished = OneTimeSignal()
     private let hello: Lock<DaemonHello>
     private let connector: DaemonConnector
     private let fallback: @Sendable () throws -> InProcessSession
@@ -113,7 +113,7 @@ final class ForwardingConnection: StdioConnection {
                 },
                 onError: { error in
                     logger.warning("Bad input from the client: \(error)")
-                    answerClient(Self.errorBody(error.answer))
+                    answerClient(AnswerBody.failure(id: .null, error: error.answer))
                 })
             forward(pending)
             if let exitStatus { exitAfterAnswers(status: exitStatus) }
@@ -225,7 +225,7 @@ final class ForwardingConnection: StdioConnection {
             }
             close(descriptor)
             guard let next else {
-                finished.open()
+                finished.signal()
                 return
             }
             (descriptor, generation) = next
@@ -284,28 +284,5 @@ final class ForwardingConnection: StdioConnection {
             _ = Glibc.shutdown(link.descriptor, Int32(SHUT_WR))
         }
         await finished.wait(timeout: timeout)
-    }
-
-    /// `{"jsonrpc":"2.0","id":null,"error":…}`, as the server answers what it cannot read.
-    private static func errorBody(_ error: RPCError) -> [UInt8] {
-        (try? JSON.object(["jsonrpc": "2.0", "id": nil, "error": error.json]).serialized())
-            ?? Array(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#.utf8)
-    }
-}
-
-/// Opens once; a waiter returns when it opens or its timeout passes.
-private final class Latch: Sendable {
-    private let isOpen = Atomic<Bool>(false)
-
-    func open() {
-        isOpen.store(true, ordering: .releasing)
-    }
-
-    /// Checks every 5 ms: it is waited on once, at the end of a session.
-    func wait(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while !isOpen.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
     }
 }

@@ -83,11 +83,15 @@ enum RequestPeek: Equatable {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             let digits = index - digitsStart
             guard digits > 0, digits <= 18, !(digits > 1 && bytes[digitsStart] == UInt8(ascii: "0")) else { return nil }
-            if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
-                return nil
+            if index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return nil  // not an integer
+                default: break
+                }
             }
-            let token = Array(bytes[start..<index])
-            return token == Array("-0".utf8) ? nil : token
+            // "-0" reads as 0, whose answer would carry "0".
+            if index - start == 2, bytes[start] == UInt8(ascii: "-"), bytes[digitsStart] == UInt8(ascii: "0") { return nil }
+            return Array(bytes[start..<index])
         }
 
         /// Skips one value of any kind, nested up to a depth the parser would accept.

@@ -73,18 +73,16 @@ enum ClientMessage {
 }
 
 /// What the daemon sent: an answer (by id), a batch of answers, or something else
-/// (a notification). Answers are recognised by the exact envelope `OutboundMessage`
-/// writes, so telling them apart reads only the id, never the result.
+/// (a notification). Answers are recognised by the exact envelope the daemon's
+/// `OutboundMessage` writes (`AnswerBody.prefix`), so telling them apart reads only the id.
 enum DaemonReply: Equatable {
     case response(WireID)
     case batch([WireID])
     case other
 
-    private static let envelopeHead: [UInt8] = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
-
     init(body: UnsafeRawBufferPointer) {
-        if body.count > Self.envelopeHead.count, body.starts(with: Self.envelopeHead) {
-            self = Self.scanID(body, from: Self.envelopeHead.count).map(DaemonReply.response) ?? .other
+        if body.count > AnswerBody.prefix.count, body.starts(with: AnswerBody.prefix) {
+            self = Self.scanID(body, from: AnswerBody.prefix.count).map(DaemonReply.response) ?? .other
         } else if body.first == UInt8(ascii: "[") {
             // Batches are rare: a full parse is fine here.
             guard let entries = (try? JSON.parse(body))?.arrayValue else {

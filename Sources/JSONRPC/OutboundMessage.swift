@@ -36,6 +36,10 @@ struct OutboundMessage: Sendable {
     }
 
     static func failure(id: RequestID, error: RPCError) -> OutboundMessage {
+        failure(lead: Lead(id), error: error)
+    }
+
+    private static func failure(lead: Lead, error: RPCError) -> OutboundMessage {
         let value: [UInt8]
         if let bytes = try? error.json.serialized() {
             value = bytes
@@ -45,7 +49,12 @@ struct OutboundMessage: Sendable {
             bare.data = nil
             value = (try? bare.json.serialized()) ?? Array(#"{"code":-32603,"message":"Internal error"}"#.utf8)
         }
-        return OutboundMessage(lead: Lead(id), isError: true, value: value)
+        return OutboundMessage(lead: lead, isError: true, value: value)
+    }
+
+    /// An error answer to an id given as its serialised bytes (what a forwarder keeps).
+    static func failure(serializedID: [UInt8], error: RPCError) -> OutboundMessage {
+        failure(lead: .id(serializedID), error: error)
     }
 
     static func notification(method: String, params: JSON) throws(JSONSerializationError) -> OutboundMessage {
@@ -104,6 +113,22 @@ struct OutboundMessage: Sendable {
             }
             output.put(UInt8(ascii: "]"))
         }
+    }
+}
+
+/// The answers a forwarder writes itself (to what it cannot read, and 1504), built by the
+/// code that builds the server's own, so both are byte for byte alike; and the prefix every
+/// answer body starts with, by which a forwarder tells answers from notifications.
+package enum AnswerBody {
+    package static let prefix: [UInt8] = envelopeHead
+
+    package static func failure(id: RequestID, error: RPCError) -> [UInt8] {
+        OutboundMessage.failure(id: id, error: error).body
+    }
+
+    /// For an id as `RequestID.serialized()` wrote it.
+    package static func failure(serializedID: [UInt8], error: RPCError) -> [UInt8] {
+        OutboundMessage.failure(serializedID: serializedID, error: error).body
     }
 }
 
