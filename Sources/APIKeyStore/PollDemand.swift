@@ -35,8 +35,8 @@ package final class PollDemand: Sendable {
 struct PollDemands: Sendable {
     var nextID: UInt64 = 0
     var intervals: [UInt64: Duration] = [:]
-    /// Set once any demand was made, so a store nobody ever asked stays as configured.
-    var everDemanded = false
+    /// Whether any demand was ever made: a store nobody ever asked stays as configured.
+    var everDemanded: Bool { nextID > 0 }
 }
 
 extension KeyStore {
@@ -45,7 +45,6 @@ extension KeyStore {
     package nonisolated func demandPolling(_ initial: Duration?) -> PollDemand {
         let id = pollDemands.withLock { demands in
             demands.nextID += 1
-            demands.everDemanded = true
             demands.intervals[demands.nextID] = initial.flatMap { $0 > .zero ? $0 : nil }
             return demands.nextID
         }

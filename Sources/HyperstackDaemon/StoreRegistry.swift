@@ -8,6 +8,7 @@ import Foundation
 import JSONRPC
 import Locking
 import Logging
+import OrderedCollections
 import Synchronization
 
 /// The daemon's key stores, one per upstream and credential, and its rate limiters, one
@@ -42,8 +43,8 @@ final class StoreRegistry: Sendable {
     }
 
     private struct State: Sendable {
-        var stores: [Key: Entry] = [:]
-        var order: [Key] = []
+        /// In the order they were opened, as `daemon status` lists them.
+        var stores: OrderedDictionary<Key, Entry> = [:]
         var limiters: [String: RequestRateLimiter] = [:]
     }
 
@@ -73,7 +74,6 @@ final class StoreRegistry: Sendable {
             let entry = Entry(server: server, stateLock: stateLock)
             entry.sessions.add(1, ordering: .relaxed)
             state.stores[key] = entry
-            state.order.append(key)
             logger.info("Opened a key store", metadata: ["upstream": "\(key.upstream)", "key": "\(key.keyFingerprint ?? "none")"])
             return (server, key)
         }
@@ -87,7 +87,7 @@ final class StoreRegistry: Sendable {
 
     /// Every store, in the order they were opened, for `daemon status`.
     func storeStatus() async -> [StoreStatus] {
-        let entries = state.withLock { state in state.order.compactMap { key in state.stores[key].map { (key, $0) } } }
+        let entries = state.withLock { state in state.stores.map { ($0.key, $0.value) } }
         var result: [StoreStatus] = []
         for (key, entry) in entries {
             let snapshot = entry.server.store.publishedSnapshot

@@ -47,10 +47,6 @@ enum DaemonLauncher {
         // starting a second one.
         while ContinuousClock.now < deadline {
             if try isRunning() { return }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                throw .noDaemon("the daemon exited at start (status \(status)); see \(paths.log)")
-            }
             usleep(5_000)
         }
         throw .noDaemon("the daemon did not start listening in time; see \(paths.log)")
