@@ -16,6 +16,9 @@ let package = Package(
     products: [
         .executable(name: "hyperstack-rpc", targets: ["hyperstack-rpc"]),
         .executable(name: "hyperstack-sandbox", targets: ["hyperstack-sandbox"]),
+        // Not run by people: `--remote auto` execs it once connected, so an editor's
+        // long-lived forwarder is a few MB instead of the whole server.
+        .executable(name: "hyperstack-rpc-forwarder", targets: ["hyperstack-rpc-forwarder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,16 +36,19 @@ let package = Package(
         //             session protocol; fed bytes) → JSONRPCStdio (pipes, writer, signals)
         //   upstream: InfrahubWire (HTTP types, transport protocol, no NIO) → InfrahubClient
         //             (AsyncHTTPClient) and HyperstackSandbox (the emulator) → APIKeyStore (cache)
-        //   meeting:  HyperstackRPCServer (the methods and the LSP session over a key store, from
-        //             JSONRPC and APIKeyStore) → HyperstackRPCHost (the composition root: builds
-        //             both stacks from Settings) → DaemonWire (fingerprint, paths, hello) →
-        //             HyperstackDaemon (the shared daemon) → HyperstackForwarder (its thin
-        //             client, which falls back to a session in-process) → the hyperstack-rpc
-        //             executable (options only)
-        // Beside them, with no project dependencies of their own: SecureFiles (every file we
-        // write, and the secret files we read), UnixSockets and CBuildIdentity (libc and link.h
-        // for the daemon), LogOutput (the log handlers, on SecureFiles),
-        // Locking (the one mutex) and CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
+        //   meeting:  HyperstackProtocol (initialize's options) → HyperstackRPCServer (the
+        //             methods and the LSP session over a key store) → HyperstackRPCHost (the
+        //             composition root: builds both stacks from Settings) → HyperstackDaemon
+        //             (the shared daemon) → HyperstackForwarder (`--remote` in the full binary,
+        //             with the in-process fallback) → the hyperstack-rpc executable (options only)
+        //   thin:     DaemonWire (paths, hello, welcome) → ForwarderCore (the forwarding
+        //             session, from the protocol stack only) → HyperstackForwarder, and the
+        //             hyperstack-rpc-forwarder executable, which links nothing of the server
+        // Beside them, with no project dependencies of their own: Credentials (the key that never
+        // prints, validated once), SecureFiles (every file we write, and the secret files we
+        // read), UnixSockets and CBuildIdentity (libc and link.h for the daemon), LogOutput (the
+        // log handlers, on SecureFiles), Locking (the one mutex, its condition lock, threads) and
+        // CProcessStartup (what runs before the Swift runtime). SandboxHTTPServer serves the
         // emulator over Hummingbird for the hyperstack-sandbox executable.
         .systemLibrary(
             name: "CJansson",
@@ -55,8 +61,10 @@ let package = Package(
         // Opening files without following symlinks, refusing foreign or shared ones, and the
         // exclusive lock on a state file. libc only.
         .target(name: "SecureFiles", swiftSettings: strictSettings),
-        // The project's mutex, on pthread_mutex_t, which ThreadSanitizer can see (libc only).
+        // The project's mutex, its condition lock and its I/O threads (libc only).
         .target(name: "Locking", swiftSettings: strictSettings),
+        // The API key as a value that never prints, and the one place that validates it.
+        .target(name: "Credentials", swiftSettings: strictSettings),
         // swift-log handlers for stderr and files that escape control characters in every line.
         .target(
             name: "LogOutput",
@@ -97,6 +105,7 @@ let package = Package(
             name: "InfrahubClient",
             dependencies: [
                 "Locking",
+                "Credentials",
                 "InfrahubWire",
                 "JanssonJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -138,16 +147,26 @@ let package = Package(
             name: "APIKeyStore",
             dependencies: [
                 "Locking",
+                "Credentials",
                 "InfrahubWire",
                 "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
+        // What an LSP-style client may say in `initialize`, read the same way by the server and
+        // by the thin forwarder (which must not link the server).
+        .target(
+            name: "HyperstackProtocol",
+            dependencies: ["Credentials", "JSONRPC", "JanssonJSON"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HyperstackRPCServer",
             dependencies: [
                 "Locking",
+                "Credentials",
+                "HyperstackProtocol",
                 "JanssonJSON",
                 "JSONRPC",
                 "InfrahubClient",
@@ -164,6 +183,8 @@ let package = Package(
         .target(
             name: "HyperstackRPCHost",
             dependencies: [
+                "Credentials",
+                "HyperstackProtocol",
                 "InfrahubWire",
                 "JanssonJSON",
                 "JSONRPC",
@@ -185,15 +206,7 @@ let package = Package(
         // paths, and the hello and welcome lines that open each connection.
         .target(
             name: "DaemonWire",
-            dependencies: [
-                "UnixSockets",
-                "CBuildIdentity",
-                "JanssonJSON",
-                "HyperstackRPCServer",
-                "InfrahubClient",
-                "HyperstackRPCHost",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["Credentials", "JanssonJSON"],
             swiftSettings: strictSettings
         ),
         // The per-user daemon: the socket, peer checks, sessions over shared stores, status, stop.
@@ -201,6 +214,9 @@ let package = Package(
             name: "HyperstackDaemon",
             dependencies: [
                 "DaemonWire",
+                "CBuildIdentity",
+                "Credentials",
+                "HyperstackRPCServer",
                 "UnixSockets",
                 "SecureFiles",
                 "Locking",
@@ -218,13 +234,35 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The thin client of the daemon: the forwarding stdio session and its replay ledger,
-        // one-shot calls, auto-start, and the status and stop requests.
+        // The forwarding session itself, lean enough for the thin forwarder executable (no
+        // Foundation, NIO or server): the connection and its replay ledger, connecting to and
+        // starting the daemon, and the hand-off from the full binary.
+        .target(
+            name: "ForwarderCore",
+            dependencies: [
+                "DaemonWire",
+                "Credentials",
+                "HyperstackProtocol",
+                "UnixSockets",
+                "SecureFiles",
+                "Locking",
+                "JanssonJSON",
+                "JSONRPC",
+                "JSONRPCStdio",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The full binary's side of `--remote`: a stdio session through the daemon (handed to
+        // the thin forwarder when it is installed), one-shot calls, the in-process fallback,
+        // and the status and stop requests.
         .target(
             name: "HyperstackForwarder",
             dependencies: [
+                "ForwarderCore",
                 "DaemonWire",
                 "HyperstackDaemon",
+                "Credentials",
                 "UnixSockets",
                 "SecureFiles",
                 "Locking",
@@ -244,6 +282,7 @@ let package = Package(
             name: "hyperstack-rpc",
             dependencies: [
                 "DaemonWire",
+                "ForwarderCore",
                 "HyperstackDaemon",
                 "HyperstackForwarder",
                 "UnixSockets",
@@ -256,6 +295,20 @@ let package = Package(
                 "LogOutput",
                 "CProcessStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The thin forwarder that `--remote auto` execs: ForwarderCore and the stdio loop.
+        .executableTarget(
+            name: "hyperstack-rpc-forwarder",
+            dependencies: [
+                "ForwarderCore",
+                "DaemonWire",
+                "JSONRPC",
+                "JSONRPCStdio",
+                "LogOutput",
+                "CProcessStartup",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -298,16 +351,18 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "DaemonWireTests",
-            dependencies: ["DaemonWire", "UnixSockets", "SecureFiles", "InfrahubClient"],
+            dependencies: ["DaemonWire", "UnixSockets", "SecureFiles", "Credentials"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "HyperstackDaemonTests",
-            dependencies: ["HyperstackDaemon", "DaemonWire", "InfrahubClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HyperstackDaemon", "DaemonWire", "Credentials", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "HyperstackForwarderTests",
-            dependencies: ["HyperstackForwarder", "JSONRPC", "JanssonJSON"],
+            name: "ForwarderCoreTests",
+            dependencies: ["ForwarderCore", "DaemonWire", "Credentials", "JSONRPC", "JanssonJSON"],
             swiftSettings: strictSettings),
+        // InfrahubClient only for SecretRedactor, which checks that no form of the key leaks.
+        .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "InfrahubClient"], swiftSettings: strictSettings),
         .testTarget(name: "JanssonJSONTests", dependencies: ["JanssonJSON"], swiftSettings: strictSettings),
         .testTarget(name: "JSONRPCStdioTests", dependencies: ["Locking", "JSONRPCStdio"], swiftSettings: strictSettings),
         // An in-memory pair of ends and a test session, for the JSON-RPC and server tests.
@@ -329,7 +384,7 @@ let package = Package(
             name: "InfrahubClientTests",
             dependencies: [
                 "Locking",
-                "InfrahubClient", "InfrahubWire", "JanssonJSON", "LogCaptureSupport",
+                "Credentials", "InfrahubClient", "InfrahubWire", "JanssonJSON", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -354,7 +409,7 @@ let package = Package(
             name: "APIKeyStoreTests",
             dependencies: [
                 "Locking",
-                "APIKeyStore", "HyperstackSandbox", "InfrahubClient", "InfrahubWire", "LogCaptureSupport",
+                "APIKeyStore", "Credentials", "HyperstackSandbox", "InfrahubClient", "InfrahubWire", "LogCaptureSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -363,7 +418,7 @@ let package = Package(
             name: "HyperstackRPCServerTests",
             dependencies: [
                 "Locking",
-                "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
+                "Credentials", "HyperstackProtocol", "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
                 "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubClient
 
 /// Keeps generated secrets out of the cache.

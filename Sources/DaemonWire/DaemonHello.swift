@@ -1,5 +1,4 @@
-import HyperstackRPCHost
-import InfrahubClient
+import Credentials
 import JanssonJSON
 
 /// The first line a forwarder or a control command writes on a daemon connection: which
@@ -30,19 +29,26 @@ package struct DaemonHello: Sendable, Equatable {
     /// A line of at most this many bytes, newline included.
     package static let maxBytes = 64 << 10
 
-    package func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] { DaemonLine.encode(json) }
+
+    /// The hello as a JSON object, as `encoded()` writes it on one line.
+    package var json: JSON {
         var object: JSONObject = [
             "hyperstackDaemon": .int(Int64(BuildFingerprint.daemonProtocolVersion)),
             "fingerprint": .string(fingerprint),
             "kind": .string(kind.rawValue),
         ]
         if let session { object["session"] = session.json }
-        return DaemonLine.encode(.object(object))
+        return .object(object)
     }
 
     /// Reads a hello, with a message for each way it can be wrong; none quotes a credential.
     package init(decoding line: [UInt8]) throws(DaemonWireError) {
-        let json = try DaemonLine.decode(line)
+        try self.init(json: DaemonLine.decode(line))
+    }
+
+    /// Reads a hello from its JSON object (`json`), checked as `init(decoding:)` checks a line.
+    package init(json: JSON) throws(DaemonWireError) {
         guard json["hyperstackDaemon"]?.intValue == Int64(BuildFingerprint.daemonProtocolVersion) else {
             throw DaemonWireError("the peer speaks another daemon protocol")
         }

@@ -69,9 +69,7 @@ package final class DaemonServer: Sendable {
         let signals = SignalPolicy.install(
             onDrain: { stop.request("signal \($0)") },
             onStatus: { [self] in logger.notice("\(statusLine())") })
-        let acceptor = Thread { [self] in acceptLoop(listener) }
-        acceptor.name = "hyperstack-rpc.daemon-accept"
-        acceptor.start()
+        DetachedThread.start(name: "hs-rpc accept") { [self] in acceptLoop(listener) }
         logger.info(
             "hyperstack-rpc \(version) daemon serving",
             metadata: ["socket": "\(paths.socket)", "pid": "\(getpid())", "fingerprint": "\(fingerprint)"])
@@ -105,9 +103,7 @@ package final class DaemonServer: Sendable {
                 connections.idleTimer?.cancel()
                 connections.idleTimer = nil
             }
-            let thread = Thread { [self] in greet(descriptor) }
-            thread.name = "hyperstack-rpc.daemon-hello"
-            thread.start()
+            DetachedThread.start(name: "hs-rpc hello") { [self] in greet(descriptor) }
         }
     }
 

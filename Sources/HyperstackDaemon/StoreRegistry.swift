@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import Crypto
 import DaemonWire
 import HyperstackRPCHost
@@ -50,9 +51,14 @@ final class StoreRegistry: Sendable {
 
     private let state = Lock(State())
     private let logger: Logger
+    /// How long to wait for another process's lock on a sandbox state file.
+    private let stateLockWait: Duration
 
-    init(logger: Logger) {
+    /// - Parameter stateLockWait: zero for the daemon; a private session waits a little for
+    ///   the lock of the daemon that just died to be released.
+    init(logger: Logger, stateLockWait: Duration = .zero) {
         self.logger = logger
+        self.stateLockWait = stateLockWait
     }
 
     /// The store for `hello`, made on first use; counts one more session on it.
@@ -66,7 +72,7 @@ final class StoreRegistry: Sendable {
                 entry.sessions.add(1, ordering: .relaxed)
                 return (entry.server, key)
             }
-            let stateLock = try hello.sandboxState.map { try SandboxStateLock(statePath: $0) }
+            let stateLock = try hello.sandboxState.map { try SandboxStateLock(statePath: $0, wait: stateLockWait) }
             let server = try HyperstackServer(
                 settings: Self.settings(for: hello),
                 shared: SharedUpstream(credential: hello.apiKey, rateLimiter: limiter),

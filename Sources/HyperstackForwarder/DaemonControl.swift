@@ -1,4 +1,5 @@
 import DaemonWire
+import HyperstackDaemon
 import HyperstackRPCServer
 import JanssonJSON
 import SecureFiles

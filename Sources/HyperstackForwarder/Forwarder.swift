@@ -1,5 +1,7 @@
 import DaemonWire
+import ForwarderCore
 import Foundation
+import HyperstackDaemon
 import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPC
@@ -18,20 +20,31 @@ import Musl
 /// as a stdio session (`serveStdio`) or one call (`call`). With no daemon reachable or
 /// startable within 3 s, both serve in this process, as without `--remote`, and say so
 /// once on stderr.
+///
+/// A stdio session, once connected, is handed to the thin forwarder (`ThinForwarder`) when
+/// one is installed with this binary: an editor keeps a forwarder for hours, and the thin
+/// one is a few MB where this binary's pages are tens.
 package enum Forwarder {
     /// How long a forwarder looks for (and starts) a daemon before serving on its own.
     static let connectTimeout = Duration.seconds(3)
 
     package static func serveStdio(_ settings: Settings, endpoint: RemoteEndpoint, logger: Logger) async throws -> Int32 {
-        let fingerprint = BuildFingerprint.ofThisBuild
-        let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
-        let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
+        let hello = DaemonHello(kind: .session, fingerprint: BuildFingerprint.ofThisBuild, session: try sessionHello(settings))
+        let connector = connector(endpoint, logger: logger)
         let descriptor: Int32
         do {
             descriptor = try connector.open(hello, timeout: connectTimeout)
         } catch {
             StandardError.write("hyperstack-rpc: no shared daemon (\(error)); serving in this process instead\n")
             return try await HyperstackServer.serveStdio(settings, logger: logger)
+        }
+        if let thin = ThinForwarder.locate(besides: connector.serverExecutable) {
+            let handoff = ForwarderHandoff(
+                hello: hello, endpoint: endpoint, serverExecutable: connector.serverExecutable, framing: settings.framing,
+                maxMessageBytes: settings.maxMessageBytes, logLevel: (settings.logLevel ?? .info).rawValue,
+                logFile: settings.logFile, version: ServerIdentity.version)
+            let reason = ThinForwarder.exec(thin, daemon: descriptor, handoff: handoff)
+            logger.warning("Forwarding in this process instead of the thin forwarder: \(reason)")
         }
         let stdio = StdioServer(
             name: ServerIdentity.name, version: ServerIdentity.version,
@@ -41,7 +54,7 @@ package enum Forwarder {
             descriptor: descriptor, hello: hello, connector: connector,
             limits: FramingLimits(maxMessageBytes: settings.maxMessageBytes), framing: settings.framing,
             writer: writer, termination: stdio.termination, logger: logger,
-            fallback: { try InProcessSession(settings: settings, hello: hello.session!, logger: logger) })
+            fallback: { try InProcessSession(logger: logger) })
         connection.start()
         return await stdio.serve(connection, writer: writer)
     }
@@ -53,9 +66,8 @@ package enum Forwarder {
         _ method: String, params: JSON?, settings: Settings, endpoint: RemoteEndpoint, logger: Logger
     ) async throws -> CallOutcome {
         signal(SIGPIPE, SIG_IGN)
-        let fingerprint = BuildFingerprint.ofThisBuild
-        let hello = DaemonHello(kind: .session, fingerprint: fingerprint, session: try sessionHello(settings))
-        let connector = DaemonConnector(endpoint: endpoint, fingerprint: fingerprint, logger: logger)
+        let hello = DaemonHello(kind: .session, fingerprint: BuildFingerprint.ofThisBuild, session: try sessionHello(settings))
+        let connector = connector(endpoint, logger: logger)
         var request: JSONObject = ["jsonrpc": "2.0", "id": 1, "method": .string(method)]
         if let params { request["params"] = params }
         let frame = encodeFrame(body: try JSON.object(request).serialized(), framing: .lsp)
@@ -77,6 +89,13 @@ package enum Forwarder {
             }
         }
         fatalError("unreachable: the loop returns on its last attempt")
+    }
+
+    /// Connects as this build, and starts this binary as the daemon.
+    private static func connector(_ endpoint: RemoteEndpoint, logger: Logger) -> DaemonConnector {
+        DaemonConnector(
+            endpoint: endpoint, fingerprint: BuildFingerprint.ofThisBuild,
+            serverExecutable: DaemonLauncher.ownExecutable() ?? "/proc/self/exe", logger: logger)
     }
 
     /// The response to id 1, skipping the change notifications before it; `nil` if the

@@ -1,4 +1,5 @@
 import APIKeyStore
+import HyperstackProtocol
 import HyperstackRPCServer
 import InfrahubClient
 import JSONRPC

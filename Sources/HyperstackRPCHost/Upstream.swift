@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import Foundation
 import HyperstackRPCServer
 import HyperstackSandbox

@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubClient
 import JSONRPCStdio
 import SecureFiles

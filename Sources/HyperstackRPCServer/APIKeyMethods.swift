@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import InfrahubClient
 import JSONRPC
 import JanssonJSON

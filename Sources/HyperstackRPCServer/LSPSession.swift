@@ -1,3 +1,4 @@
+import HyperstackProtocol
 import JSONRPC
 import JanssonJSON
 

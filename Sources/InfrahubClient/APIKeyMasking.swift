@@ -1,3 +1,4 @@
+import Credentials
 /// Masks a secret the way Infrahub's list endpoint does, so a freshly generated key
 /// shows the same `maskedKey` it will have in every later listing.
 package enum APIKeyMasking {

@@ -1,3 +1,5 @@
+import Credentials
+
 /// One API key as the Infrahub API lists it, with the secret already masked upstream.
 package struct APIKeyRecord: Sendable, Equatable, Hashable {
     package var id: Int64
@@ -15,19 +17,6 @@ package struct APIKeyRecord: Sendable, Equatable, Hashable {
         self.createdAt = createdAt
         self.maskedKey = maskedKey
     }
-}
-
-/// A secret that must never be logged: its descriptions are redacted.
-///
-/// Used both for the API key we authenticate with and for secrets that generate returns.
-package struct SecretString: Sendable, Equatable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// The raw secret. Read it only to put it on the wire or hand it to the caller.
-    package let revealed: String
-
-    package init(_ revealed: String) { self.revealed = revealed }
-
-    package var description: String { "<redacted>" }
-    package var debugDescription: String { "<redacted>" }
 }
 
 /// The result of generating a key: the record plus its secret, shown this one time.

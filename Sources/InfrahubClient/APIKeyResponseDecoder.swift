@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubWire
 import JanssonJSON
 

@@ -1,3 +1,4 @@
+import Credentials
 import HTTPTypes
 import InfrahubWire
 import JanssonJSON

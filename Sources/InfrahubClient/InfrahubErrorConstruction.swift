@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubWire
 
 /// The errors the client raises, worded for a person reading an editor's output pane.

@@ -1,3 +1,4 @@
+import Credentials
 /// Takes every trace of a secret out of text we did not write (upstream's error bodies, and the
 /// messages built from them), before that text is cut short, quoted, logged or sent to a client.
 ///

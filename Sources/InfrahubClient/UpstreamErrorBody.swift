@@ -1,3 +1,4 @@
+import Credentials
 import JanssonJSON
 
 /// What Infrahub put in an error response, read leniently because its shape has varied:

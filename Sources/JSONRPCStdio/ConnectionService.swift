@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// Runs one connection over an input descriptor and a frame writer, from the first byte to
@@ -8,7 +7,7 @@ package enum ConnectionService {
     /// How long in-flight requests may take to finish after end of input or a draining signal.
     package static let drainTimeout = Duration.seconds(10)
     /// How long buffered output may take to reach the reader once the connection stops.
-    static let flushTimeout: TimeInterval = 5
+    static let flushTimeout = Duration.seconds(5)
 
     /// Starts pumping `input` into `connection`: end of input is a reason to stop.
     /// `afterInputEnds` runs once the reader is done with the descriptor, so whoever owns it
@@ -36,7 +35,7 @@ package enum ConnectionService {
     package static func finish(
         _ connection: some StdioConnection, for reason: TerminationReason, writer: FrameWriter, logger: Logger
     ) async -> Int32 {
-        let flushDeadline = Date().addingTimeInterval(flushTimeout)
+        let flushDeadline = ContinuousClock.now + flushTimeout
         switch reason {
         case .exitNotification(let status):
             logger.debug("exit notification received", metadata: ["status": "\(status)"])

@@ -1,5 +1,5 @@
-import Foundation
 import JSONRPC
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +26,7 @@ import Musl
 /// touches the descriptor, until it reports the outcome back.
 package final class FrameWriter: FrameSink, @unchecked Sendable {
     private let descriptor: Int32
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var state: FrameWriterState
     /// Bytes a cork may hold back: a pipe buffer's worth.
     package static let corkLimit = 64 << 10
@@ -43,9 +43,7 @@ package final class FrameWriter: FrameSink, @unchecked Sendable {
             writesInline: Self.makeNonBlockingIfPipe(descriptor),
             highWaterMark: highWaterMark,
             corkLimit: Self.corkLimit)
-        let thread = Thread { [self] in self.runBacklogWriter() }
-        thread.name = "hyperstack-rpc.writer"
-        thread.start()
+        DetachedThread.start(name: "hs-rpc writer") { [self] in self.runBacklogWriter() }
     }
 
     package func write(_ frame: [UInt8]) {
@@ -90,7 +88,7 @@ package final class FrameWriter: FrameSink, @unchecked Sendable {
 
     /// Writes everything queued, then stops the thread. Returns false if the deadline passed first.
     @discardableResult
-    package func flushAndClose(deadline: Date = .distantFuture) -> Bool {
+    package func flushAndClose(deadline: ContinuousClock.Instant? = nil) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         state.close()

@@ -1,4 +1,4 @@
-import Foundation
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +39,7 @@ package final class InputPump: Sendable {
         let descriptor = descriptor
         let chunkSize = chunkSize
         let sliceSize = sliceSize
-        let thread = Thread {
+        DetachedThread.start(name: "hs-rpc reader") {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
             defer { buffer.deallocate() }
             while true {
@@ -66,7 +66,5 @@ package final class InputPump: Sendable {
             }
             onEnd()
         }
-        thread.name = "hyperstack-rpc.reader"
-        thread.start()
     }
 }

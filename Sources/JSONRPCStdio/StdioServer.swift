@@ -1,7 +1,12 @@
 import Dispatch
-import Foundation
 import JSONRPC
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Serves one connection on the process's stdin and stdout, from the first signal handler to
 /// the exit status, so that a server only says what it serves and how it is set up.

@@ -5,7 +5,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 import Logging
 
 /// Our one swift-log handler, for stderr and for log files, with every label, message and
@@ -48,8 +47,7 @@ package struct EscapingLogHandler: LogHandler {
             let source = LogLineEscaping.escape(event.source)
             Self.writeToStandardError("\(Self.localTimestamp()) \(event.level) \(label):\(rendered) [\(source)] \(message)\n")
         case .file(let sink):
-            let timestamp = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-            sink.write("\(timestamp) \(event.level) \(label): \(message)\(rendered)\n")
+            sink.write("\(Self.utcTimestamp()) \(event.level) \(label): \(message)\(rendered)\n")
         }
     }
 
@@ -61,6 +59,20 @@ package struct EscapingLogHandler: LogHandler {
         var buffer = [CChar](repeating: 0, count: 64)
         let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// UTC with milliseconds, `2026-12-02T14:30:00.123Z` (ISO 8601), for log files.
+    static func utcTimestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return "<unknown>" }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        let milliseconds = Int(now.tv_nsec) / 1_000_000
+        let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) + ".\(fraction)Z"
     }
 
     static func writeToStandardError(_ line: String) {

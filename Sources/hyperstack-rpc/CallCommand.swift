@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import ForwarderCore
 import HyperstackForwarder
 import HyperstackRPCHost
 import JanssonJSON
+import LogOutput
 import Logging
 
 /// `hyperstack-rpc call METHOD [PARAMS_JSON]`: one request, for shells.

@@ -2,11 +2,13 @@ import ArgumentParser
 import DaemonWire
 import Foundation
 import HyperstackDaemon
+import ForwarderCore
 import HyperstackForwarder
 import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPCStdio
 import JanssonJSON
+import LogOutput
 import Logging
 import SecureFiles
 import UnixSockets
@@ -22,7 +24,7 @@ struct DaemonCommand: AsyncParsableCommand {
             --remote auto (or HYPERSTACK_RPC_REMOTE=auto). Forwarders start it when it is absent.
             Example: hyperstack-rpc daemon status | jq .stores
             """,
-        subcommands: [DaemonRunCommand.self, DaemonStatusCommand.self, DaemonStopCommand.self],
+        subcommands: [DaemonRunCommand.self, DaemonStatusCommand.self, DaemonStopCommand.self, DaemonSessionCommand.self],
         defaultSubcommand: DaemonRunCommand.self
     )
 }
@@ -137,5 +139,36 @@ struct DaemonStopCommand: ParsableCommand {
         case .answered(let welcome):
             StandardError.write("hyperstack-rpc: the daemon (pid \(welcome["pid"]?.intValue ?? 0)) has stopped\n")
         }
+    }
+}
+
+/// `hyperstack-rpc daemon session --fd N`: one private session on an inherited socket, which
+/// the thin forwarder starts when no daemon can be reached again (`PrivateSessionServer`).
+/// Not for people, so not in the help.
+struct DaemonSessionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session",
+        abstract: "Serve one forwarder's session on an inherited socket (internal).",
+        shouldDisplay: false
+    )
+
+    @Option(help: ArgumentHelp("The inherited socket's descriptor.", valueName: "fd"))
+    var fd: Int32
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        var status = stat()
+        guard fd > 2, fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ValidationError("--fd must name an inherited socket")
+        }
+    }
+
+    func run() async throws {
+        let logger = try LoggingSetup.bootstrap(level: logLevel, file: nil)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        signal(SIGPIPE, SIG_IGN)
+        await PrivateSessionServer.serve(descriptor: fd, fingerprint: BuildFingerprint.ofThisBuild, logger: logger)
     }
 }

@@ -1,5 +1,7 @@
 import DaemonWire
 import Foundation
+import ForwarderCore
+import HyperstackDaemon
 import HyperstackForwarder
 import HyperstackRPCHost
 import HyperstackRPCServer

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import ForwarderCore
 import HyperstackForwarder
 import HyperstackRPCHost
+import LogOutput
 import Logging
 
 /// Serves JSON-RPC on stdin/stdout until `exit`, end of input, a closed stdout,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ForwarderCore
 import HyperstackForwarder
 import HyperstackRPCHost
 import HyperstackRPCServer

@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import HTTPTypes
 import InfrahubClient
 import InfrahubWire

@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import HyperstackSandbox
 import InfrahubClient
 import Testing

@@ -1,6 +1,7 @@
+import Credentials
 import DaemonWire
 import Foundation
-import InfrahubClient
+import InfrahubWire
 import SecureFiles
 import Testing
 import UnixSockets
@@ -64,12 +65,6 @@ import Glibc
         #expect(fallback.socket == "/tmp/hyperstack-rpc-\(getuid())/daemon-f1.sock")
     }
 
-    @Test func theFingerprintNamesTheBuild() {
-        let fingerprint = BuildFingerprint.current(version: "1.2.3")
-        #expect(fingerprint.count == 16)
-        #expect(fingerprint == BuildFingerprint.current(version: "1.2.3"))
-        #expect(fingerprint != BuildFingerprint.current(version: "1.2.4"))
-    }
 }
 
 @Suite struct PrivateDirectoryTests {

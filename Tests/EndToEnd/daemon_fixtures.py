@@ -92,10 +92,11 @@ def process_cmdline(pid: int) -> bytes:
 
 
 def is_daemon_cmdline(argv: list[str]) -> bool:
-    """hyperstack-rpc ... daemon ..., but not the `daemon status` / `daemon stop` clients."""
+    """hyperstack-rpc ... daemon ..., but not the `daemon status` / `daemon stop` clients, nor a
+    forwarder's private `daemon session`."""
     if not argv or "hyperstack-rpc" not in os.path.basename(argv[0]):
         return False
-    return "daemon" in argv[1:] and not ({"status", "stop"} & set(argv[1:]))
+    return "daemon" in argv[1:] and not ({"status", "stop", "session"} & set(argv[1:]))
 
 
 def all_daemon_pids() -> set[int]:

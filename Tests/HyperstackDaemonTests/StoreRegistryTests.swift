@@ -1,3 +1,4 @@
+import Credentials
 import DaemonWire
 import InfrahubClient
 import Logging

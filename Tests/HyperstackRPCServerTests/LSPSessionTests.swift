@@ -1,3 +1,4 @@
+import HyperstackProtocol
 import HyperstackRPCServer
 import JSONRPC
 import JSONRPCTestSupport

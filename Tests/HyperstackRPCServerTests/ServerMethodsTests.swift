@@ -1,3 +1,5 @@
+import Credentials
+import HyperstackProtocol
 import HyperstackRPCServer
 import HyperstackSandbox
 import InfrahubClient

@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubClient
 import Logging
 import Testing

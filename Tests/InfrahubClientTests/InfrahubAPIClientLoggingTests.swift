@@ -1,3 +1,4 @@
+import Credentials
 import InfrahubClient
 import LogCaptureSupport
 import Testing

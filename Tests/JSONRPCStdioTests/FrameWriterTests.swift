@@ -173,7 +173,7 @@ func numbers(in bytes: [UInt8]) -> [Int] {
         let reports = Lock(0)
         let writer = FrameWriter(descriptor: pipe.writeEnd) { reports.withLock { $0 += 1 } }
         for number in 0..<100 { writer.write(frame(number)) }
-        writer.flushAndClose(deadline: Date().addingTimeInterval(5))
+        writer.flushAndClose(deadline: .now + .seconds(5))
         #expect(reports.withLock { $0 } == 1)
     }
 
@@ -184,7 +184,7 @@ func numbers(in bytes: [UInt8]) -> [Int] {
         writer.cork()
         for number in 0..<50 { writer.write(frame(number)) }
         let reader = Thread.detachNewThreadWithResult { pipe.read(count: 50 * 64) }
-        #expect(writer.flushAndClose(deadline: Date().addingTimeInterval(10)))
+        #expect(writer.flushAndClose(deadline: .now + .seconds(10)))
         #expect(numbers(in: reader.wait()) == Array(0..<50))
     }
 }

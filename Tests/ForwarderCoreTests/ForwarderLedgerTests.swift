@@ -1,7 +1,7 @@
 import JSONRPC
 import JanssonJSON
 import Testing
-@testable import HyperstackForwarder
+@testable import ForwarderCore
 
 /// The replay rules, as a value: what a forwarder sends a new daemon and answers itself.
 @Suite struct ForwarderLedgerTests {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import InfrahubClient
+@testable import Credentials
+import InfrahubClient
 
 @Suite("Credential validation")
 struct CredentialValidationTests {

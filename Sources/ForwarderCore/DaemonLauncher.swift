@@ -1,4 +1,5 @@
 import DaemonWire
+import Locking
 import Logging
 import SecureFiles
 
@@ -12,10 +13,10 @@ import Musl
 /// exactly one: the start lock serialises them, and each looks for a live daemon again
 /// once it holds the lock.
 ///
-/// The daemon runs this same executable (`/proc/self/exe daemon --listen …`) in a session
+/// The daemon is the full server binary (`hyperstack-rpc daemon --listen …`) in a session
 /// of its own (`setsid`), with /dev/null for stdio (it logs to its own file) and an
 /// environment stripped of every credential: the API key reaches it over the socket only.
-enum DaemonLauncher {
+package enum DaemonLauncher {
     /// Variables the daemon inherits; everything else (the API key first) is left behind.
     /// The sanitizers' and the crash reporter's settings pass, so a debugging run reaches it.
     static let inheritedVariables = [
@@ -26,7 +27,7 @@ enum DaemonLauncher {
     /// Makes sure a daemon is starting or running at `paths` by `deadline`. `isRunning`
     /// says whether one answers now.
     static func start(
-        _ paths: DaemonPaths, deadline: ContinuousClock.Instant, logger: Logger,
+        _ paths: DaemonPaths, executable: String, deadline: ContinuousClock.Instant, logger: Logger,
         isRunning: () throws(ConnectFailure) -> Bool
     ) throws(ConnectFailure) {
         let wait = deadline - ContinuousClock.now
@@ -41,7 +42,7 @@ enum DaemonLauncher {
         }
         defer { withExtendedLifetime(lock) {} }
         if try isRunning() { return }
-        let pid = try spawn(paths)
+        let pid = try spawn(executable, arguments: ["daemon", "--listen", paths.socket], detached: true)
         logger.debug("started the shared daemon", metadata: ["pid": "\(pid)", "socket": "\(paths.socket)"])
         // Holding the lock until the daemon listens is what keeps the next forwarder from
         // starting a second one.
@@ -52,19 +53,30 @@ enum DaemonLauncher {
         throw .noDaemon("the daemon did not start listening in time; see \(paths.log)")
     }
 
-    private static func spawn(_ paths: DaemonPaths) throws(ConnectFailure) -> pid_t {
+    /// The path of the running executable (`/proc/self/exe`): the full server, when it is the caller.
+    package static func ownExecutable() -> String? {
         var executable = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &executable, executable.count - 1)
-        guard length > 0 else { throw .unusable("cannot find our own executable to start the daemon") }
-        let path = String(decoding: executable[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let arguments = [path, "daemon", "--listen", paths.socket]
+        guard length > 0 else { return nil }
+        return String(decoding: executable[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Starts `executable` with `arguments` and the scrubbed environment, stdin and stdout on
+    /// /dev/null. `detached`: in a session of its own with stderr on /dev/null (the daemon);
+    /// otherwise stderr is ours and `sessionDescriptor` becomes its fd 3 (a private session).
+    /// A thread reaps it.
+    package static func spawn(
+        _ executable: String, arguments: [String], detached: Bool, sessionDescriptor: Int32? = nil
+    ) throws(ConnectFailure) -> pid_t {
+        let arguments = [executable] + arguments
         let environment = inheritedVariables.compactMap { name in getenv(name).map { "\(name)=\(String(cString: $0))" } }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         // POSIX_SPAWN_SETSID (0x80, glibc): the daemon leaves our session and terminal.
-        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let newSession: Int32 = detached ? 0x80 : 0
+        posix_spawnattr_setflags(&attributes, Int16(newSession | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
@@ -74,9 +86,11 @@ enum DaemonLauncher {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in 0...2 {
+        for descriptor: Int32 in 0...(detached ? 2 : 1) {
             posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
         }
+        // dup2 clears close-on-exec on the copy, so only fd 3 reaches the child.
+        if let sessionDescriptor { posix_spawn_file_actions_adddup2(&actions, sessionDescriptor, 3) }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer {
@@ -84,28 +98,20 @@ enum DaemonLauncher {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, &argv, &envp)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
         guard result == 0 else {
-            throw .unusable("cannot start the daemon: \(String(cString: strerror(result)))")
+            throw .unusable("cannot start \(executable): \(String(cString: strerror(result)))")
         }
         reap(pid)
         return pid
     }
 
-    /// Waits for the daemon in the background, so that when it exits while we live it
-    /// does not linger as a zombie.
+    /// Waits for the child in the background, so that when it exits while we live it does
+    /// not linger as a zombie.
     private static func reap(_ pid: pid_t) {
-        var thread = pthread_t()
-        let box = UnsafeMutablePointer<pid_t>.allocate(capacity: 1)
-        box.initialize(to: pid)
-        let created = pthread_create(&thread, nil, { argument in
-            let pointer = argument!.assumingMemoryBound(to: pid_t.self)
-            let pid = pointer.pointee
-            pointer.deallocate()
+        DetachedThread.start(name: "hs-rpc reap") {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            return nil
-        }, box)
-        if created == 0 { pthread_detach(thread) } else { box.deallocate() }
+        }
     }
 }

@@ -9,7 +9,7 @@ import JanssonJSON
 /// (`apiKeys.generate`, `apiKeys.update`, `apiKeys.delete`) is never sent again, since it may
 /// have been applied, and gets error 1504 instead. Replayed messages the client did not
 /// send again carry ids of the forwarder's own, and their answers are dropped.
-struct ForwarderLedger {
+package struct ForwarderLedger {
     /// A request forwarded and not yet answered.
     struct Pending {
         var method: String
@@ -37,7 +37,7 @@ struct ForwarderLedger {
         case forwardInstead([UInt8])
     }
 
-    static let mutations: Set<String> = ["apiKeys.generate", "apiKeys.update", "apiKeys.delete"]
+    package static let mutations: Set<String> = ["apiKeys.generate", "apiKeys.update", "apiKeys.delete"]
 
     private(set) var inFlight: [WireID: Pending] = [:]
     private var nextOrder: UInt64 = 0
@@ -179,7 +179,7 @@ struct ForwarderLedger {
     /// Error 1504 for a mutation whose outcome the lost daemon took with it. The connection
     /// broke while the request was in flight; it is not sent again, since it may have been
     /// applied (protocol/README.md, error 1504).
-    static func outcomeUnknown(id: WireID, method: String) -> [UInt8] {
+    package static func outcomeUnknown(id: [UInt8], method: String) -> [UInt8] {
         AnswerBody.failure(
             serializedID: id,
             error: RPCError(code: 1504, message: "outcome unknown: check apiKeys.list", data: ["method": .string(method)]))

@@ -24,13 +24,22 @@ package struct RemoteEndpoint: Sendable, Equatable {
 /// Opens greeted connections to the daemon: checks the socket directory, connects, checks
 /// that the daemon is our own user's and our own build, and, for `auto`, starts a daemon
 /// when none answers (`DaemonLauncher`).
-struct DaemonConnector: Sendable {
-    let endpoint: RemoteEndpoint
-    let fingerprint: String
+package struct DaemonConnector: Sendable {
+    package let endpoint: RemoteEndpoint
+    package let fingerprint: String
+    /// The full server binary, which `auto` starts as the daemon.
+    package let serverExecutable: String
     let logger: Logger
 
+    package init(endpoint: RemoteEndpoint, fingerprint: String, serverExecutable: String, logger: Logger) {
+        self.endpoint = endpoint
+        self.fingerprint = fingerprint
+        self.serverExecutable = serverExecutable
+        self.logger = logger
+    }
+
     /// A connection whose hello the daemon accepted, within `timeout`.
-    func open(_ hello: DaemonHello, timeout: Duration) throws(ConnectFailure) -> Int32 {
+    package func open(_ hello: DaemonHello, timeout: Duration) throws(ConnectFailure) -> Int32 {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         do {
@@ -50,7 +59,9 @@ struct DaemonConnector: Sendable {
                 guard case .noDaemon(let reason) = failure else { throw failure }
                 guard clock.now < deadline else { throw .noDaemon(reason) }
                 if endpoint.autoStart && !started {
-                    try DaemonLauncher.start(endpoint.paths, deadline: deadline, logger: logger) { () throws(ConnectFailure) in
+                    try DaemonLauncher.start(
+                        endpoint.paths, executable: serverExecutable, deadline: deadline, logger: logger
+                    ) { () throws(ConnectFailure) in
                         try probe()
                     }
                     started = true
@@ -80,6 +91,13 @@ struct DaemonConnector: Sendable {
         } catch {
             throw .noDaemon("\(error)")
         }
+        return try greet(descriptor, hello)
+    }
+
+    /// Sends `hello` on a connection (the daemon's socket, or a private session's socket
+    /// pair) and checks the answer: our own user, our own build, a welcome. Closes the
+    /// descriptor if it throws.
+    package func greet(_ descriptor: Int32, _ hello: DaemonHello) throws(ConnectFailure) -> Int32 {
         guard let peer = UnixSocket.peer(of: descriptor), peer.uid == geteuid() else {
             close(descriptor)
             throw .unusable("the process at \(endpoint.paths.socket) is not running as this user; refusing to talk to it")
@@ -106,7 +124,7 @@ struct DaemonConnector: Sendable {
 }
 
 /// Why no daemon connection could be made.
-enum ConnectFailure: Error, CustomStringConvertible {
+package enum ConnectFailure: Error, CustomStringConvertible {
     /// Nobody answers (yet): worth waiting for, or starting one.
     case noDaemon(String)
     /// The daemon answered and refused this session (a bad setting, a locked state file).
@@ -115,7 +133,7 @@ enum ConnectFailure: Error, CustomStringConvertible {
     /// insecure directory.
     case unusable(String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .noDaemon(let reason), .unusable(let reason): return reason
         case .refused(let reason): return "the daemon refused the session: \(reason)"

@@ -1,7 +1,6 @@
 import DaemonWire
-import Foundation
-import HyperstackRPCServer
-import InfrahubClient
+import HyperstackProtocol
+import Credentials
 import JSONRPC
 import JSONRPCStdio
 import JanssonJSON
@@ -24,11 +23,11 @@ import Musl
 /// Content-Length framing. A thread of its own reads the daemon's answers, notes them, and
 /// writes each to the client in the client's framing, whole frames only. When the daemon
 /// goes away, that thread opens a new connection (starting a daemon for `auto`, or falling
-/// back to a session in this process) and replays what the ledger says.
+/// back to a private session) and replays what the ledger says.
 ///
 /// Locks: `link` is held to send and to replace the connection, so nothing is sent between
 /// a loss and its replay; `ledger` is taken inside it, or alone by the answer reader.
-final class ForwardingConnection: StdioConnection {
+package final class ForwardingConnection: StdioConnection {
     private struct Link {
         var descriptor: Int32
         var generation: UInt64 = 0
@@ -38,8 +37,8 @@ final class ForwardingConnection: StdioConnection {
         /// The client sent `exit`, with this status: once the daemon has answered what came
         /// before it and closed the session, the forwarder exits with it.
         var exitStatus: Int32?
-        /// Serving in this process after the daemon could not be reached again.
-        var inProcess: InProcessSession?
+        /// Serving through a private session after the daemon could not be reached again.
+        var privateSession: (any PrivateSession)?
     }
 
     private struct Input {
@@ -56,16 +55,19 @@ final class ForwardingConnection: StdioConnection {
     private let finished = OneTimeSignal()
     private let hello: Lock<DaemonHello>
     private let connector: DaemonConnector
-    private let fallback: @Sendable () throws -> InProcessSession
+    private let fallback: @Sendable () throws -> any PrivateSession
     private let writer: FrameWriter
     private let termination: Termination
     private let parseOptions: JSONParseOptions
     private let logger: Logger
 
-    init(
+    /// - Parameters:
+    ///   - descriptor: a connection to the daemon whose welcome accepted `hello`.
+    ///   - fallback: the session to use when no daemon can be reached again.
+    package init(
         descriptor: Int32, hello: DaemonHello, connector: DaemonConnector, limits: FramingLimits, framing: Framing,
         writer: FrameWriter, termination: Termination, logger: Logger,
-        fallback: @escaping @Sendable () throws -> InProcessSession
+        fallback: @escaping @Sendable () throws -> any PrivateSession
     ) {
         link = Lock(Link(descriptor: descriptor))
         input = Lock(Input(framer: AutoFramer(framing: framing, limits: limits)))
@@ -79,17 +81,15 @@ final class ForwardingConnection: StdioConnection {
     }
 
     /// Starts reading the daemon's answers.
-    func start() {
-        let thread = Thread { [self] in readAnswers() }
-        thread.name = "hyperstack-rpc.forwarder"
-        thread.start()
+    package func start() {
+        DetachedThread.start(name: "hs-rpc forward") { [self] in readAnswers() }
     }
 
-    var framing: Framing? { replyFraming.withLock { $0 } }
+    package var framing: Framing? { replyFraming.withLock { $0 } }
 
     // MARK: Client to daemon
 
-    func receive(_ bytes: UnsafeRawBufferPointer) {
+    package func receive(_ bytes: UnsafeRawBufferPointer) {
         // The reader thread is the only caller; the lock only makes that visible to Swift.
         input.withLock { input in
             var framer = input.framer.take()!
@@ -251,16 +251,17 @@ final class ForwardingConnection: StdioConnection {
     private func reconnect(_ link: inout Link) -> (Int32, UInt64)? {
         logger.warning("The connection to the shared daemon broke; reconnecting")
         let descriptor: Int32
-        if let opened = try? connector.open(hello.withLock { $0 }, timeout: .seconds(3)) {
+        let current = hello.withLock { $0 }
+        if let opened = try? connector.open(current, timeout: .seconds(3)) {
             descriptor = opened
         } else {
             do {
                 let session = try fallback()
-                StandardError.write("hyperstack-rpc: the shared daemon is gone and none could be started; serving in this process\n")
-                link.inProcess = session
-                descriptor = session.descriptor
+                descriptor = try connector.greet(session.descriptor, current)
+                StandardError.write("hyperstack-rpc: the shared daemon is gone and none could be started; \(session.servingNote)\n")
+                link.privateSession = session
             } catch {
-                logger.error("No daemon and no in-process session could be started: \(error)")
+                logger.error("No daemon and no private session could be started: \(error)")
                 termination.request(.outputClosed)
                 return nil
             }
@@ -278,7 +279,7 @@ final class ForwardingConnection: StdioConnection {
 
     // MARK: End of input
 
-    func finishInput(timeout: Duration) async {
+    package func finishInput(timeout: Duration) async {
         link.withLock { link in
             link.finishing = true
             _ = Glibc.shutdown(link.descriptor, Int32(SHUT_WR))
@@ -286,3 +287,14 @@ final class ForwardingConnection: StdioConnection {
         await finished.wait(timeout: timeout)
     }
 }
+
+/// Where a forwarder goes when no daemon can be reached again: a session of its own, over
+/// one end of a socket pair, greeted with the same hello and fed the same replay as a new
+/// daemon would be.
+package protocol PrivateSession: Sendable {
+    /// The forwarder's end of the connection, before the hello.
+    var descriptor: Int32 { get }
+    /// How stderr says where the session now runs, e.g. "serving in this process".
+    var servingNote: String { get }
+}
+

@@ -1,4 +1,4 @@
-import InfrahubClient
+import Credentials
 import JSONRPC
 import JanssonJSON
 

@@ -1,12 +1,11 @@
-import LogOutput
 import Logging
 import SecureFiles
 
 /// Bootstraps swift-log once, first thing: to stderr, or to a log file when asked. Both
 /// handlers escape control characters (see `LogLineEscaping`), so nothing upstream sends
-/// can forge a log line.
-enum LoggingSetup {
-    static func bootstrap(level: Logger.Level, file: String?) throws -> Logger {
+/// can forge a log line. The server, the sandbox and the thin forwarder all start here.
+package enum LoggingSetup {
+    package static func bootstrap(level: Logger.Level, file: String?) throws -> Logger {
         if let file {
             let sink: LogFileSink
             do {
@@ -25,6 +24,6 @@ enum LoggingSetup {
 }
 
 /// The log file could not be opened or was refused (a symlink, another user's file, ...).
-struct LogFileError: Error, CustomStringConvertible {
-    var description: String
+package struct LogFileError: Error, CustomStringConvertible {
+    package var description: String
 }

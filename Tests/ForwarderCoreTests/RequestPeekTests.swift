@@ -1,7 +1,7 @@
 import JSONRPC
 import JanssonJSON
 import Testing
-@testable import HyperstackForwarder
+@testable import ForwarderCore
 
 /// The forwarder's cheap read of a request's id and method must agree with a full parse
 /// whenever it answers at all.
