@@ -32,7 +32,7 @@ bin_dir="$root/.build/$build"
 
 # A full run always brings the release build up to date (a no-op when it is). A smoke run
 # builds only what is missing: inside a test run SwiftPM may hold the .build lock.
-have_binaries() { [[ -x "$bin_dir/hyperstack-rpc" && -x "$bin_dir/hyperstack-sandbox" ]]; }
+have_binaries() { [[ -x "$bin_dir/hyperstack-rpc" && -x "$bin_dir/hyperstack-rpc-forwarder" && -x "$bin_dir/hyperstack-sandbox" ]]; }
 if [[ "${HYPERSTACK_BENCH_SKIP_BUILD:-0}" != 1 ]] && { [[ $smoke == 0 ]] || ! have_binaries; }; then
     if [[ "$build" == release ]]; then
         # Release binaries are built as we ship them (`make release`): the Swift runtime and
@@ -40,12 +40,13 @@ if [[ "${HYPERSTACK_BENCH_SKIP_BUILD:-0}" != 1 ]] && { [[ $smoke == 0 ]] || ! ha
         echo "run.sh: make release" >&2
         make -C "$root" --no-print-directory release >&2
     else
-        echo "run.sh: swift build -c debug (hyperstack-rpc, hyperstack-sandbox)" >&2
-        (cd "$root" && swift build --product hyperstack-rpc >&2 && swift build --product hyperstack-sandbox >&2)
+        echo "run.sh: swift build -c debug (hyperstack-rpc, its thin forwarder, hyperstack-sandbox)" >&2
+        (cd "$root" && swift build --product hyperstack-rpc >&2 && swift build --product hyperstack-rpc-forwarder >&2 \
+            && swift build --product hyperstack-sandbox >&2)
     fi
 fi
 if ! have_binaries; then
-    echo "run.sh: $bin_dir/hyperstack-rpc or hyperstack-sandbox is missing; run swift build -c $build" >&2
+    echo "run.sh: $bin_dir/hyperstack-rpc, hyperstack-rpc-forwarder or hyperstack-sandbox is missing; run swift build -c $build" >&2
     exit 2
 fi
 
