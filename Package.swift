@@ -63,7 +63,8 @@ let package = Package(
         .target(name: "SecureFiles", swiftSettings: strictSettings),
         // The project's mutex, its condition lock and its I/O threads (libc only).
         .target(name: "Locking", swiftSettings: strictSettings),
-        // The API key as a value that never prints, and the one place that validates it.
+        // The API key and the access token as values that never print, and the one place that
+        // validates them.
         .target(name: "Credentials", swiftSettings: strictSettings),
         // swift-log handlers for stderr and files that escape control characters in every line.
         .target(

@@ -1,21 +1,21 @@
-/// Where an API key was loaded from, so that a refusal can name the source without quoting the key.
-package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
+/// Where a credential was loaded from, so that a refusal can name the source without quoting it.
+package enum CredentialSource: Sendable, Equatable {
     /// An environment variable, e.g. `HYPERSTACK_API_KEY`.
     case environment(variable: String)
-    /// A file given with `--api-key-file`.
+    /// A file given with `--api-key-file` or `--access-token-file`.
     case file(path: String)
-    /// `initialize`'s `initializationOptions.apiKey`.
+    /// `initialize`'s `initializationOptions.apiKey` or `.accessToken`.
     case initializationOptions
-    /// A forwarder's hello to the shared daemon, which carries the key it loaded.
+    /// A forwarder's hello to the shared daemon, which carries the credentials it loaded.
     case daemonHello
 
-    /// "the API key in HYPERSTACK_API_KEY", as a message starts.
-    package var description: String {
+    /// "the API key in HYPERSTACK_API_KEY", "the access token file PATH", as a message starts.
+    package func naming(_ credential: CredentialKind) -> String {
         switch self {
-        case .environment(let variable): return "the API key in \(variable)"
-        case .file(let path): return "the API key file \(path)"
-        case .initializationOptions: return "initializationOptions.apiKey"
-        case .daemonHello: return "the API key a forwarder sent"
+        case .environment(let variable): return "the \(credential.name) in \(variable)"
+        case .file(let path): return "the \(credential.name) file \(path)"
+        case .initializationOptions: return "initializationOptions.\(credential.optionsMember)"
+        case .daemonHello: return "the \(credential.name) a forwarder sent"
         }
     }
 
@@ -26,8 +26,9 @@ package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Why a credential was refused when it was loaded. The description names the source and the
-/// kind of problem, never the key: the key must not appear in messages, logs or crash output.
+/// Why a credential was refused when it was loaded. The description names the credential, its
+/// source and the kind of problem, never the value: a key or token must not appear in messages,
+/// logs or crash output.
 ///
 /// Refusing at load time is the mechanism: a key with a line break or a NUL in it would be
 /// refused by the HTTP library later anyway, but in an error that quotes the whole header.
@@ -43,17 +44,19 @@ package struct CredentialError: Error, Sendable, Equatable, CustomStringConverti
         case nonASCII
     }
 
+    package var credential: CredentialKind
     package var source: CredentialSource
     package var problem: Problem
 
-    package init(source: CredentialSource, problem: Problem) {
+    package init(credential: CredentialKind, source: CredentialSource, problem: Problem) {
+        self.credential = credential
         self.source = source
         self.problem = problem
     }
 
     /// The part after the source: what is wrong.
     package var reason: String {
-        let rule = "a Hyperstack API key is one line of visible ASCII characters"
+        let rule = "a Hyperstack \(credential.name) is one line of visible ASCII characters"
         switch problem {
         case .empty: return "is empty; \(rule)"
         case .moreThanOneLine:
@@ -68,29 +71,30 @@ package struct CredentialError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     package var description: String {
-        "\(source) \(reason). Copy the key again from the Hyperstack console; the key itself is not shown here."
+        let noun = credential == .apiKey ? "key" : "token"
+        return "\(source.naming(credential)) \(reason). Copy the \(noun) again from the Hyperstack console; the \(noun) itself is not shown here."
     }
 }
 
 extension SecretString {
-    /// The API key loaded from `source`, validated: visible ASCII (0x21–0x7E) only, not empty,
-    /// one line; a file may end in a single `\n` or `\r\n`, which is dropped.
+    /// The API key or access token loaded from `source`, validated: visible ASCII (0x21–0x7E)
+    /// only, not empty, one line; a file may end in a single `\n` or `\r\n`, which is dropped.
     ///
-    /// The one place credentials are checked, for every source: the executable uses it for the
-    /// environment and `--api-key-file`, the server for `initialize`.
-    package init(validatingAPIKey text: String, from source: CredentialSource) throws(CredentialError) {
-        try self.init(validatingAPIKey: Array(text.utf8), from: source)
+    /// The one place credentials are checked, for every kind and source: the executable uses it
+    /// for the environment and the files, the server for `initialize`, the daemon for the hello.
+    package init(validating text: String, as credential: CredentialKind, from source: CredentialSource) throws(CredentialError) {
+        try self.init(validating: Array(text.utf8), as: credential, from: source)
     }
 
-    /// The same, for the bytes of a key file as read (which need not be UTF-8).
-    package init(validatingAPIKey bytes: [UInt8], from source: CredentialSource) throws(CredentialError) {
+    /// The same, for the bytes of a key or token file as read (which need not be UTF-8).
+    package init(validating bytes: [UInt8], as credential: CredentialKind, from source: CredentialSource) throws(CredentialError) {
         var end = bytes.endIndex
         if source.allowsTrailingNewline, end > 0, bytes[end - 1] == UInt8(ascii: "\n") {
             end -= 1
             if end > 0, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         }
         let key = bytes[..<end]
-        if let problem = Self.problem(in: key) { throw CredentialError(source: source, problem: problem) }
+        if let problem = Self.problem(in: key) { throw CredentialError(credential: credential, source: source, problem: problem) }
         self.init(String(decoding: key, as: UTF8.self))
     }
 

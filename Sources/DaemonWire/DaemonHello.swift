@@ -3,7 +3,7 @@ import JanssonJSON
 
 /// The first line a forwarder or a control command writes on a daemon connection: which
 /// protocol and build it speaks, what it wants, and for a session, the upstream settings
-/// and the credential. The credential travels here and nowhere else: never in the daemon's
+/// and the credentials. The credentials travel here and nowhere else: never in the daemon's
 /// argv or environment.
 package struct DaemonHello: Sendable, Equatable {
     package enum Kind: String, Sendable {
@@ -66,14 +66,14 @@ package struct DaemonHello: Sendable, Equatable {
 }
 
 /// What a session needs from the forwarder's options: the upstream, resolved by the
-/// forwarder (base URL from the option, `HYPERSTACK_API_URL` or the default; the key from
-/// the environment, a file or `initialize`), and the connection's limits.
+/// forwarder (base URL from the option, `HYPERSTACK_API_URL` or the default; the key and the
+/// token from the environment, a file or `initialize`), and the connection's limits.
 package struct SessionHello: Sendable, Equatable {
     package var sandbox: Bool
     /// Absolute, so the daemon's working directory does not matter.
     package var sandboxState: String?
     package var baseURL: String
-    package var apiKey: SecretString?
+    package var credentials: UpstreamCredentials
     package var cacheTTL: Double
     package var pollInterval: Double
     package var timeout: Double
@@ -82,13 +82,13 @@ package struct SessionHello: Sendable, Equatable {
     package var maxInFlight: Int
 
     package init(
-        sandbox: Bool, sandboxState: String?, baseURL: String, apiKey: SecretString?, cacheTTL: Double,
+        sandbox: Bool, sandboxState: String?, baseURL: String, credentials: UpstreamCredentials, cacheTTL: Double,
         pollInterval: Double, timeout: Double, rateLimit: Int, maxMessageBytes: Int, maxInFlight: Int
     ) {
         self.sandbox = sandbox
         self.sandboxState = sandboxState
         self.baseURL = baseURL
-        self.apiKey = apiKey
+        self.credentials = credentials
         self.cacheTTL = cacheTTL
         self.pollInterval = pollInterval
         self.timeout = timeout
@@ -98,12 +98,16 @@ package struct SessionHello: Sendable, Equatable {
     }
 
     var json: JSON {
-        [
+        var object: JSONObject = [
             "sandbox": .bool(sandbox), "sandboxState": .string(orNull: sandboxState), "baseURL": .string(baseURL),
-            "apiKey": .string(orNull: apiKey?.revealed), "cacheTTL": .double(cacheTTL),
+            "cacheTTL": .double(cacheTTL),
             "pollInterval": .double(pollInterval), "timeout": .double(timeout), "rateLimit": .int(Int64(rateLimit)),
             "maxMessageBytes": .int(Int64(maxMessageBytes)), "maxInFlight": .int(Int64(maxInFlight)),
         ]
+        for credential in CredentialKind.allCases {
+            object[credential.optionsMember] = .string(orNull: credentials[credential]?.revealed)
+        }
+        return .object(object)
     }
 
     init(json: JSON) throws(DaemonWireError) {
@@ -125,23 +129,25 @@ package struct SessionHello: Sendable, Equatable {
         guard state == nil || state!.isNull || state!.stringValue?.hasPrefix("/") == true else {
             throw DaemonWireError("the session setting sandboxState must be an absolute path or null")
         }
-        let key = json["apiKey"]
-        guard key == nil || key!.isNull || key!.stringValue != nil else {
-            throw DaemonWireError("the session's API key must be a string or null")
+        var credentials = UpstreamCredentials.none
+        for credential in CredentialKind.allCases {
+            let value = json[credential.optionsMember]
+            guard value == nil || value!.isNull || value!.stringValue != nil else {
+                throw DaemonWireError("the session's \(credential.name) must be a string or null")
+            }
+            // Validated where it is loaded, as every credential is; the reason never quotes it.
+            if let text = value?.stringValue {
+                do {
+                    credentials[credential] = try SecretString(validating: text, as: credential, from: .daemonHello)
+                } catch {
+                    throw DaemonWireError("the session's \(credential.name) is unusable: \(error.reason)")
+                }
+            }
         }
         self.sandbox = sandbox
         self.sandboxState = state?.stringValue
         self.baseURL = baseURL
-        // Validated where it is loaded, as every credential is; the reason never quotes it.
-        if let text = key?.stringValue {
-            do {
-                self.apiKey = try SecretString(validatingAPIKey: text, from: .daemonHello)
-            } catch {
-                throw DaemonWireError("the session's API key is unusable: \(error.reason)")
-            }
-        } else {
-            self.apiKey = nil
-        }
+        self.credentials = credentials
         cacheTTL = try number("cacheTTL")
         pollInterval = try number("pollInterval")
         timeout = try number("timeout")

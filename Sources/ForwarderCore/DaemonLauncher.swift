@@ -15,9 +15,10 @@ import Musl
 ///
 /// The daemon is the full server binary (`hyperstack-rpc daemon --listen …`) in a session
 /// of its own (`setsid`), with /dev/null for stdio (it logs to its own file) and an
-/// environment stripped of every credential: the API key reaches it over the socket only.
+/// environment stripped of every credential: the API key and the access token reach it over
+/// the socket only.
 package enum DaemonLauncher {
-    /// Variables the daemon inherits; everything else (the API key first) is left behind.
+    /// Variables the daemon inherits; everything else (the API key and the token first) is left behind.
     /// The sanitizers' and the crash reporter's settings pass, so a debugging run reaches it.
     static let inheritedVariables = [
         "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR",

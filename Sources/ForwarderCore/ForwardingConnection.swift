@@ -103,11 +103,12 @@ package final class ForwardingConnection: StdioConnection {
                 bytes,
                 onMessage: { body in
                     let message = ClientMessage(body: body, options: parseOptions)
-                    if let key = observe(message, input: &input, exitStatus: &exitStatus) {
-                        // The session's store depends on the key: reconnect with it, before initialize.
+                    if let credentials = observe(message, input: &input, exitStatus: &exitStatus) {
+                        // The session's store depends on the key and the token: reconnect with
+                        // them, before initialize.
                         forward(pending)
                         pending = []
-                        rebind(apiKey: key)
+                        rebind(credentials: credentials)
                     }
                     pending.append((message, Array(body)))
                 },
@@ -121,8 +122,9 @@ package final class ForwardingConnection: StdioConnection {
     }
 
     /// What the forwarder itself acts on: the parent's pid in `initialize`, the exit status
-    /// `exit` implies. Returns initialize's API key when it differs from the session's.
-    private func observe(_ message: ClientMessage, input: inout Input, exitStatus: inout Int32?) -> SecretString? {
+    /// `exit` implies. Returns the session's credentials with initialize's in place, when
+    /// initialize brings a key or a token that differs from the session's.
+    private func observe(_ message: ClientMessage, input: inout Input, exitStatus: inout Int32?) -> UpstreamCredentials? {
         switch message {
         case .request(let request):
             defer { input.sentRequest = true }
@@ -131,8 +133,9 @@ package final class ForwardingConnection: StdioConnection {
                 let options = try? InitializeOptions(params: request.json?["params"])
             else { return nil }
             if let processID = options.processID { termination.watchParent(processID: processID) }
-            guard let key = options.apiKey, key != hello.withLock({ $0.session?.apiKey }) else { return nil }
-            return key
+            guard let current = hello.withLock({ $0.session?.credentials }) else { return nil }
+            let next = current.overridden(by: options.credentials)
+            return next == current ? nil : next
         case .notification(let method):
             if method == "exit" { exitStatus = input.shutdownSeen ? 0 : 1 }
         case .batch:
@@ -179,12 +182,13 @@ package final class ForwardingConnection: StdioConnection {
         }
     }
 
-    private func rebind(apiKey: SecretString) {
+    private func rebind(credentials: UpstreamCredentials) {
         var next = hello.withLock { $0 }
-        next.session?.apiKey = apiKey
+        next.session?.credentials = credentials
         link.withLock { link in
             guard let descriptor = try? connector.open(next, timeout: .seconds(3)) else {
-                logger.error("Could not reconnect to the daemon with initialize's API key; the session keeps the first key")
+                logger.error(
+                    "Could not reconnect to the daemon with initialize's credentials; the session keeps the first ones")
                 return
             }
             hello.withLock { $0 = next }

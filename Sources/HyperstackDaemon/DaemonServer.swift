@@ -235,6 +235,7 @@ package final class DaemonServer: Sendable {
                 stores.map { store in
                     [
                         "upstream": .string(store.upstream), "keyFingerprint": .string(orNull: store.keyFingerprint),
+                        "accessTokenFingerprint": .string(orNull: store.accessTokenFingerprint),
                         "revision": .int(store.revision), "keys": .int(Int64(store.keys)),
                         "pollInterval": store.pollInterval.map(JSON.double) ?? .null,
                         "sessions": .int(Int64(store.sessions)),

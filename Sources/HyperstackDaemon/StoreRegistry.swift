@@ -15,18 +15,21 @@ import Synchronization
 /// The daemon's key stores, one per upstream and credential, and its rate limiters, one
 /// per upstream host: what makes the machine one client of Infrahub.
 ///
-/// Sessions with the same base URL and the same API key (compared by SHA-256) share a
-/// store, its cache, its poll loop and its change stream; sessions with different keys
-/// never share one, so they never see each other's keys or notifications. `--sandbox`
+/// Sessions with the same base URL, the same API key and the same access token (compared by
+/// SHA-256) share a store, its cache, its poll loop and its change stream; sessions with
+/// different keys or tokens never share one, so they never see each other's keys or
+/// notifications, and none of them generates with another's token. `--sandbox`
 /// sessions share one store per sandbox state file (or one in-memory sandbox). Stores
 /// outlive their sessions, so a one-shot `call` finds the cache warm.
 final class StoreRegistry: Sendable {
-    /// What identifies a store: where it points and whose key it uses.
+    /// What identifies a store: where it points and whose key and token it uses.
     struct Key: Hashable, Sendable {
         /// The base URL, `sandbox`, or `sandbox:<state file>`.
         var upstream: String
         /// `sha256:` and 16 hex digits of the key's SHA-256, or `nil` without a key.
         var keyFingerprint: String?
+        /// The same for the access token, or `nil` without one.
+        var accessTokenFingerprint: String?
         /// Where the rate limiter is shared: the URL's host, or the sandbox itself.
         var limiterScope: String
     }
@@ -75,12 +78,17 @@ final class StoreRegistry: Sendable {
             let stateLock = try hello.sandboxState.map { try SandboxStateLock(statePath: $0, wait: stateLockWait) }
             let server = try HyperstackServer(
                 settings: Self.settings(for: hello),
-                shared: SharedUpstream(credential: hello.apiKey, rateLimiter: limiter),
+                shared: SharedUpstream(credentials: hello.credentials, rateLimiter: limiter),
                 logger: logger)
             let entry = Entry(server: server, stateLock: stateLock)
             entry.sessions.add(1, ordering: .relaxed)
             state.stores[key] = entry
-            logger.info("Opened a key store", metadata: ["upstream": "\(key.upstream)", "key": "\(key.keyFingerprint ?? "none")"])
+            logger.info(
+                "Opened a key store",
+                metadata: [
+                    "upstream": "\(key.upstream)", "key": "\(key.keyFingerprint ?? "none")",
+                    "accessToken": "\(key.accessTokenFingerprint ?? "none")",
+                ])
             return (server, key)
         }
     }
@@ -100,7 +108,8 @@ final class StoreRegistry: Sendable {
             let interval = await entry.server.store.currentPollInterval
             result.append(
                 StoreStatus(
-                    upstream: key.upstream, keyFingerprint: key.keyFingerprint, revision: snapshot.revision,
+                    upstream: key.upstream, keyFingerprint: key.keyFingerprint,
+                    accessTokenFingerprint: key.accessTokenFingerprint, revision: snapshot.revision,
                     keys: snapshot.keys.count, pollInterval: interval?.secondsValue,
                     sessions: entry.sessions.load(ordering: .relaxed)))
         }
@@ -124,10 +133,18 @@ final class StoreRegistry: Sendable {
     static func key(for hello: SessionHello) -> Key {
         if hello.sandbox {
             let upstream = hello.sandboxState.map { "sandbox:\($0)" } ?? "sandbox"
-            return Key(upstream: upstream, keyFingerprint: nil, limiterScope: upstream)
+            return Key(upstream: upstream, keyFingerprint: nil, accessTokenFingerprint: nil, limiterScope: upstream)
         }
-        let fingerprint = hello.apiKey.map { "sha256:" + String(SHA256.hash(data: Array($0.revealed.utf8)).hexDigits.prefix(16)) }
-        return Key(upstream: hello.baseURL, keyFingerprint: fingerprint, limiterScope: "host:" + host(of: hello.baseURL))
+        return Key(
+            upstream: hello.baseURL, keyFingerprint: fingerprint(of: hello.credentials.apiKey),
+            accessTokenFingerprint: fingerprint(of: hello.credentials.accessToken),
+            limiterScope: "host:" + host(of: hello.baseURL))
+    }
+
+    /// `sha256:` and the first 16 hex digits of the secret's SHA-256: enough to tell two apart,
+    /// nothing to recover one from.
+    static func fingerprint(of secret: SecretString?) -> String? {
+        secret.map { "sha256:" + String(SHA256.hash(data: Array($0.revealed.utf8)).hexDigits.prefix(16)) }
     }
 
     /// The host (and port) of a base URL, in lower case: `infrahub-api.nexgencloud.com`.
@@ -142,6 +159,7 @@ final class StoreRegistry: Sendable {
     private static func settings(for hello: SessionHello) -> Settings {
         Settings(
             sandbox: hello.sandbox, sandboxState: hello.sandboxState, baseURL: hello.baseURL, apiKeyFile: nil,
+            accessTokenFile: nil,
             cacheTTL: hello.cacheTTL, pollInterval: 0, timeout: hello.timeout, rateLimit: hello.rateLimit,
             framing: .lsp, maxMessageBytes: hello.maxMessageBytes, maxInFlight: hello.maxInFlight, logLevel: nil,
             logFile: nil)
@@ -152,6 +170,7 @@ final class StoreRegistry: Sendable {
 struct StoreStatus: Sendable, Equatable {
     var upstream: String
     var keyFingerprint: String?
+    var accessTokenFingerprint: String?
     var revision: Int64
     var keys: Int
     var pollInterval: Double?

@@ -1,3 +1,4 @@
+import Credentials
 import DaemonWire
 import ForwarderCore
 import Foundation
@@ -117,12 +118,12 @@ package enum Forwarder {
     }
 
     /// The session's settings as the daemon needs them: the base URL resolved here, the
-    /// state file made absolute, the key loaded and checked here.
+    /// state file made absolute, the key and the token loaded and checked here.
     static func sessionHello(_ settings: Settings) throws -> SessionHello {
         SessionHello(
             sandbox: settings.sandbox, sandboxState: settings.sandboxState.map(absolute),
             baseURL: Upstream.baseURL(settings: settings),
-            apiKey: settings.sandbox ? nil : try UpstreamCredential.load(settings: settings),
+            credentials: settings.sandbox ? .none : try UpstreamCredentials.load(settings: settings),
             cacheTTL: settings.cacheTTL, pollInterval: settings.pollInterval, timeout: settings.timeout,
             rateLimit: settings.rateLimit, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight)
     }

@@ -2,17 +2,19 @@ import Credentials
 import JSONRPC
 import JanssonJSON
 
-/// What `initialize` may tell the server: the parent's pid and an API key. The one place
-/// that validates `initialize` params.
+/// What `initialize` may tell the server: the parent's pid, an API key and an access token.
+/// The one place that validates `initialize` params.
 package struct InitializeOptions: Sendable, Equatable {
     package var processID: Int32?
-    package var apiKey: SecretString?
+    /// Only what `initializationOptions` brought; each one replaces the one the server loaded.
+    package var credentials: UpstreamCredentials
 
-    /// Reads `{processId?, clientInfo?, initializationOptions?: {apiKey?}}` with -32602 for
-    /// what is wrong: first every member's type (so a wrong type is named before a bad value
-    /// elsewhere), then the values: a process id out of range, an API key that is empty or
-    /// not one line of visible ASCII. Everything else an LSP client sends is ignored.
+    /// Reads `{processId?, clientInfo?, initializationOptions?: {apiKey?, accessToken?}}` with
+    /// -32602 for what is wrong: first every member's type (so a wrong type is named before a
+    /// bad value elsewhere), then the values: a process id out of range, a key or token that is
+    /// empty or not one line of visible ASCII. Everything else an LSP client sends is ignored.
     package init(params: JSON?) throws(RPCError) {
+        credentials = .none
         guard let params, !params.isNull else { return }
         guard case .object(let object) = params else {
             throw RPCError.invalidParams(field: "params", reason: "must be an object")
@@ -24,23 +26,26 @@ package struct InitializeOptions: Sendable, Equatable {
             }
             processID = Int32(value)
         }
-        if let options = object["initializationOptions"]?.objectValue, let key = options["apiKey"], !key.isNull {
-            guard let string = key.stringValue else {
-                throw RPCError.invalidParams(field: "initializationOptions.apiKey", reason: "must be a non-empty string")
+        guard let options = object["initializationOptions"]?.objectValue else { return }
+        for credential in CredentialKind.allCases {
+            guard let value = options[credential.optionsMember], !value.isNull else { continue }
+            let field = "initializationOptions.\(credential.optionsMember)"
+            guard let string = value.stringValue else {
+                throw RPCError.invalidParams(field: field, reason: "must be a non-empty string")
             }
             // Validated here, where it is loaded, like the environment's and the file's; the
-            // reason names the problem, never the key.
+            // reason names the problem, never the value.
             do {
-                apiKey = try SecretString(validatingAPIKey: string, from: .initializationOptions)
+                credentials[credential] = try SecretString(validating: string, as: credential, from: .initializationOptions)
             } catch {
-                throw RPCError.invalidParams(field: "initializationOptions.apiKey", reason: error.reason)
+                throw RPCError.invalidParams(field: field, reason: error.reason)
             }
         }
     }
 
-    package init(processID: Int32? = nil, apiKey: SecretString? = nil) {
+    package init(processID: Int32? = nil, credentials: UpstreamCredentials = .none) {
         self.processID = processID
-        self.apiKey = apiKey
+        self.credentials = credentials
     }
 
     /// The type checks of the members we read.

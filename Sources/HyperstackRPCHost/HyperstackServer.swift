@@ -1,4 +1,5 @@
 import APIKeyStore
+import Credentials
 import HyperstackProtocol
 import HyperstackRPCServer
 import InfrahubClient
@@ -18,11 +19,11 @@ package final class HyperstackServer: Sendable {
     let upstream: Upstream
     private let methods: MethodTable
     private let logger: Logger
-    /// A daemon's store: the credential came with the sessions' hello, so `initialize` does
-    /// not change it (a forwarder reconnects with the new key instead).
+    /// A daemon's store: the credentials came with the sessions' hello, so `initialize` does
+    /// not change them (a forwarder reconnects with the new key or token instead).
     private let isShared: Bool
 
-    /// Builds the upstream side and the method table; a bad base URL or API key throws here.
+    /// Builds the upstream side and the method table; a bad base URL, key or token throws here.
     /// `HYPERSTACK_RPC_TEST_METHODS=1` adds the test-only methods (see `TestOnlyMethods`).
     /// - Parameter shared: for a store of the daemon, what it shares (see `SharedUpstream`).
     package init(settings: Settings, shared: SharedUpstream? = nil, logger: Logger) throws {
@@ -48,11 +49,11 @@ package final class HyperstackServer: Sendable {
         framing: Framing, sink: any FrameSink, events: SessionEvents, limits: SessionLimits? = nil
     ) -> HyperstackSession {
         let client = upstream.client
-        let applyKey = !isShared
+        let applyCredentials = !isShared
         let limits = limits ?? SessionLimits(settings: settings)
         let session = LSPSession(
             onInitialize: { initialize in
-                if applyKey, let key = initialize.apiKey { client.setCredential(key) }
+                if applyCredentials, !initialize.credentials.isEmpty { client.adoptCredentials(initialize.credentials) }
                 if let processID = initialize.processID { events.clientProcess(processID) }
             },
             onExit: { code in events.exit(code) })

@@ -13,6 +13,7 @@ package struct Settings: Equatable, Sendable {
     package let sandboxState: String?
     package let baseURL: String?
     package let apiKeyFile: String?
+    package let accessTokenFile: String?
     package let cacheTTL: Double
     package let pollInterval: Double
     package let timeout: Double
@@ -24,14 +25,15 @@ package struct Settings: Equatable, Sendable {
     package let logFile: String?
 
     package init(
-        sandbox: Bool, sandboxState: String?, baseURL: String?, apiKeyFile: String?, cacheTTL: Double,
-        pollInterval: Double, timeout: Double, rateLimit: Int, framing: Framing, maxMessageBytes: Int,
+        sandbox: Bool, sandboxState: String?, baseURL: String?, apiKeyFile: String?, accessTokenFile: String?,
+        cacheTTL: Double, pollInterval: Double, timeout: Double, rateLimit: Int, framing: Framing, maxMessageBytes: Int,
         maxInFlight: Int, logLevel: Logger.Level?, logFile: String?
     ) {
         self.sandbox = sandbox
         self.sandboxState = sandboxState
         self.baseURL = baseURL
         self.apiKeyFile = apiKeyFile
+        self.accessTokenFile = accessTokenFile
         self.cacheTTL = cacheTTL
         self.pollInterval = pollInterval
         self.timeout = timeout
@@ -44,7 +46,7 @@ package struct Settings: Equatable, Sendable {
     }
 
     package static let defaults = Settings(
-        sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: 30, pollInterval: 0,
+        sandbox: false, sandboxState: nil, baseURL: nil, apiKeyFile: nil, accessTokenFile: nil, cacheTTL: 30, pollInterval: 0,
         timeout: 30, rateLimit: 500, framing: .auto, maxMessageBytes: ConnectionConfiguration.defaultMaxMessageBytes,
         maxInFlight: ConnectionConfiguration.defaultMaxInFlight, logLevel: nil, logFile: nil)
 

@@ -19,14 +19,14 @@ package struct Upstream: Sendable {
     let sandbox: Sandbox?
     private let httpTransport: LazyTransport<AsyncHTTPTransport>?
 
-    /// Builds everything; a bad base URL or API key stops the start-up here.
-    /// - Parameter shared: for a daemon's store, the credential its sessions brought and the
+    /// Builds everything; a bad base URL, API key or access token stops the start-up here.
+    /// - Parameter shared: for a daemon's store, the credentials its sessions brought and the
     ///   rate limiter of the upstream host; `nil` for a process of its own, which loads the
-    ///   credential from the options and has a limiter to itself.
+    ///   credentials from the options and has a limiter to itself.
     init(settings: Settings, shared: SharedUpstream? = nil, logger: Logger) throws {
         let requestTimeout = Duration(optionSeconds: settings.timeout)
         let transport: any InfrahubTransport
-        var credential: SecretString?
+        var credentials = UpstreamCredentials.none
         if settings.sandbox {
             // The embedded sandbox still checks api_key like the real API; it accepts a
             // random key made up for this process, so no user key is needed or exposed.
@@ -35,7 +35,7 @@ package struct Upstream: Sendable {
                 configuration: SandboxConfiguration(apiKeys: [processKey], statePath: settings.sandboxState),
                 logger: logger)
             transport = SandboxTransport(sandbox: sandbox)
-            credential = SecretString(processKey)
+            credentials = UpstreamCredentials(apiKey: SecretString(processKey))
             self.sandbox = sandbox
             httpTransport = nil
         } else {
@@ -53,7 +53,7 @@ package struct Upstream: Sendable {
             transport = http
             httpTransport = http
             sandbox = nil
-            credential = try shared.map { $0.credential } ?? UpstreamCredential.load(settings: settings)
+            credentials = try shared.map { $0.credentials } ?? UpstreamCredentials.load(settings: settings)
         }
         client = InfrahubAPIClient(
             transport: transport,
@@ -62,7 +62,7 @@ package struct Upstream: Sendable {
                 requestsPerMinute: settings.rateLimit),
             rateLimiter: shared?.rateLimiter,
             logger: logger)
-        client.setCredential(credential)
+        client.setCredentials(credentials)
         // A shared store polls only as its sessions' demands ask (see PollDemand).
         let poll = settings.pollInterval > 0 && shared == nil ? Duration(optionSeconds: settings.pollInterval) : nil
         store = KeyStore(
@@ -89,14 +89,14 @@ package struct Upstream: Sendable {
 }
 
 /// What a daemon's stores share with each other, or bring from their sessions: the
-/// credential (from the session's hello, never from the daemon's own environment) and the
+/// credentials (from the session's hello, never from the daemon's own environment) and the
 /// rate limiter of the upstream host.
 package struct SharedUpstream: Sendable {
-    package var credential: SecretString?
+    package var credentials: UpstreamCredentials
     package var rateLimiter: RequestRateLimiter
 
-    package init(credential: SecretString?, rateLimiter: RequestRateLimiter) {
-        self.credential = credential
+    package init(credentials: UpstreamCredentials, rateLimiter: RequestRateLimiter) {
+        self.credentials = credentials
         self.rateLimiter = rateLimiter
     }
 }

@@ -15,6 +15,8 @@ package actor Sandbox {
     private let stateFile: SandboxStateFile?
     /// SHA-256 of the configured keys: compared like generated secrets, never kept raw.
     private let configuredKeyHashes: Set<String>
+    /// SHA-256 of the configured access tokens, likewise.
+    private let accessTokenHashes: Set<String>
     private var state: SandboxState
     /// SHA-256 of every stored key's secret, for a quick auth check.
     private var secretHashes: Set<String>
@@ -28,6 +30,7 @@ package actor Sandbox {
         self.configuration = configuration
         self.logger = logger
         self.configuredKeyHashes = Set(configuration.apiKeys.filter { !$0.isEmpty }.map(SandboxSecret.hash))
+        self.accessTokenHashes = Set(configuration.accessTokens.filter { !$0.isEmpty }.map(SandboxSecret.hash))
         let stateFile = configuration.statePath.map { SandboxStateFile(path: $0) }
         self.stateFile = stateFile
         let loaded = try stateFile?.load() ?? SandboxState()
@@ -102,8 +105,7 @@ package actor Sandbox {
                 extraHeaders: [.allow: notAllowed.allowed.joined(separator: ", ")])
         }
 
-        // The first field, as a server reading one header would; HTTPFields' subscript would join them.
-        if let unauthorized = authenticate(request.head.headerFields[fields: .apiKey].first?.value) { return unauthorized }
+        if let unauthorized = authenticate(request.head.headerFields, route: route) { return unauthorized }
 
         switch (route, path) {
         case (.list, _):
@@ -119,14 +121,44 @@ package actor Sandbox {
         }
     }
 
-    /// `nil` when `apiKey` is a configured key or the secret of a key that still exists.
-    private func authenticate(_ apiKey: String?) -> InfrahubResponse? {
-        guard let apiKey, !apiKey.isEmpty else {
-            return SandboxResponses.error(401, "Unauthorized: the api_key header is missing.", reason: "unauthorized")
+    /// `nil` when the request carries a credential `route` accepts: a configured access token
+    /// as `Authorization: Bearer` on any route; on any route but a strict generate, a configured
+    /// key or the secret of a key that still exists as `api_key`. Otherwise the 401 that says
+    /// what was missing or wrong.
+    private func authenticate(_ headers: HTTPFields, route: SandboxRoute) -> InfrahubResponse? {
+        // The first field, as a server reading one header would; HTTPFields' subscript would join them.
+        let authorization = headers[fields: .authorization].first?.value
+        let apiKey = headers[fields: .apiKey].first?.value
+        if let authorization, let token = Self.bearerToken(authorization),
+            accessTokenHashes.contains(SandboxSecret.hash(token))
+        {
+            return nil
         }
-        let hash = SandboxSecret.hash(apiKey)
-        if configuredKeyHashes.contains(hash) || secretHashes.contains(hash) { return nil }
-        return SandboxResponses.error(401, "Unauthorized: the API key is not valid.", reason: "unauthorized")
+        func unauthorized(_ message: String) -> InfrahubResponse {
+            SandboxResponses.error(401, "Unauthorized: \(message)", reason: "unauthorized")
+        }
+        if route == .generate && configuration.generateRequiresAccessToken {
+            if authorization != nil { return unauthorized("the access token is not valid.") }
+            return unauthorized(
+                "generating an API key needs an access token (Authorization: Bearer <token>); an api_key header is not accepted here.")
+        }
+        if let apiKey, !apiKey.isEmpty {
+            let hash = SandboxSecret.hash(apiKey)
+            if configuredKeyHashes.contains(hash) || secretHashes.contains(hash) { return nil }
+            return unauthorized("the API key is not valid.")
+        }
+        if authorization != nil { return unauthorized("the access token is not valid.") }
+        return unauthorized("the api_key header is missing.")
+    }
+
+    /// The token of `Bearer <token>` (the scheme in any case, as RFC 9110 has it), else nil.
+    static func bearerToken(_ authorization: String) -> String? {
+        let scheme = "bearer "
+        guard authorization.utf8.count > scheme.utf8.count,
+            authorization.prefix(scheme.count).lowercased() == scheme
+        else { return nil }
+        let token = authorization.dropFirst(scheme.count)
+        return token.isEmpty ? nil : String(token)
     }
 
     private func listKeys() -> InfrahubResponse {

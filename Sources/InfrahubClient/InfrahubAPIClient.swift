@@ -49,13 +49,13 @@ package struct InfrahubClientConfiguration: Sendable {
 /// Typed calls for the four api-key endpoints, with retries, rate limiting and
 /// lenient decoding.
 ///
-/// One instance serves a whole process: it holds the credential (which may arrive late,
+/// One instance serves a whole process: it holds the credentials (which may arrive late,
 /// from `initialize`) and the rate limiter that keeps the process under upstream's budget.
 package final class InfrahubAPIClient: Sendable {
     private let transport: any InfrahubTransport
     private let configuration: InfrahubClientConfiguration
     private let logger: Logger
-    private let credential: Lock<SecretString?>
+    private let credentials: Lock<UpstreamCredentials>
     private let retryPolicy: RetryPolicy
     private let rateLimiter: RequestRateLimiter
 
@@ -68,19 +68,27 @@ package final class InfrahubAPIClient: Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
-        self.credential = Lock(nil)
+        self.credentials = Lock(.none)
         self.retryPolicy = RetryPolicy(configuration)
         self.rateLimiter = rateLimiter ?? RequestRateLimiter(requestsPerMinute: configuration.requestsPerMinute)
     }
 
-    /// Sets or clears the API key sent as `api_key` (it may arrive late, from `initialize`).
-    /// An empty or all-blank key counts as none.
-    package func setCredential(_ credential: SecretString?) {
-        let usable = credential.flatMap { $0.revealed.trimmingWhitespace().isEmpty ? nil : $0 }
-        self.credential.withLock { $0 = usable }
+    /// Sets the API key (sent as `api_key`) and the access token (sent as `Authorization:
+    /// Bearer`), clearing whichever is `nil`. An empty or all-blank one counts as none.
+    package func setCredentials(_ credentials: UpstreamCredentials) {
+        var usable = credentials
+        for kind in CredentialKind.allCases where usable[kind]?.revealed.trimmingWhitespace().isEmpty == true {
+            usable[kind] = nil
+        }
+        self.credentials.withLock { $0 = usable }
     }
 
-    var hasCredential: Bool { credential.withLock { $0 != nil } }
+    /// Puts each credential `initialize` brought in place of the one held, keeping the other.
+    package func adoptCredentials(_ fromInitialize: UpstreamCredentials) {
+        setCredentials(credentials.withLock { $0 }.overridden(by: fromInitialize))
+    }
+
+    var hasCredential: Bool { credentials.withLock { !$0.isEmpty } }
 
     /// `GET /api-key`. The records carry upstream's masked keys.
     package func listKeys() async throws(InfrahubError) -> [APIKeyRecord] {
@@ -147,13 +155,18 @@ package final class InfrahubAPIClient: Sendable {
         return (try? JSON.object(object).serialized()) ?? []
     }
 
-    /// The header set every request carries. The key's field is marked sensitive, which keeps it
-    /// out of HPACK tables and out of every description of the request.
-    static func headers(for call: InfrahubCall, key: SecretString, version: String) -> HTTPFields {
-        var apiKey = HTTPField(name: .apiKey, value: key.revealed)
-        apiKey.indexingStrategy = .disallow
+    /// The header set every request carries: one credential, as `api_key: <key>` or
+    /// `Authorization: Bearer <token>`. Its field is marked sensitive, which keeps it out of
+    /// HPACK tables and out of every description of the request.
+    static func headers(for call: InfrahubCall, credential: CredentialKind, secret: SecretString, version: String) -> HTTPFields {
+        var field =
+            switch credential {
+            case .apiKey: HTTPField(name: .apiKey, value: secret.revealed)
+            case .accessToken: HTTPField(name: .authorization, value: "Bearer " + secret.revealed)
+            }
+        field.indexingStrategy = .disallow
         var headers = HTTPFields([
-            apiKey,
+            field,
             HTTPField(name: .accept, value: "application/json"),
             HTTPField(name: .userAgent, value: ClientIdentity.userAgent(version: version)),
             HTTPField(name: .hyperstackClient, value: ClientIdentity.clientHeader(version: version)),
@@ -167,14 +180,16 @@ package final class InfrahubAPIClient: Sendable {
     /// Sends `call` until it succeeds or the retry policy gives up.
     ///
     /// Returns the 2xx response, or nil for a delete whose key turned out to be gone after an
-    /// unanswered attempt. Also returns the credential used, for redacting errors.
+    /// unanswered attempt. Also returns the credentials held, for redacting errors.
     private func perform(_ call: InfrahubCall, body: [UInt8]?) async throws(InfrahubError) -> (
-        InfrahubResponse?, SecretString
+        InfrahubResponse?, UpstreamCredentials
     ) {
-        guard let key = credential.withLock({ $0 }) else { throw .missingCredential(for: call) }
-        // HTTPTypes would quietly turn a line break into a space; a key that is not a valid header
-        // value is refused instead, before anything is sent (and the key is never quoted).
-        guard HTTPField.isValidValue(key.revealed) else {
+        let key = credentials.withLock { $0 }
+        guard let chosen = call.credential(from: key) else { throw .missingCredential(for: call) }
+        let (credential, secret) = chosen
+        // HTTPTypes would quietly turn a line break into a space; a credential that is not a valid
+        // header value is refused instead, before anything is sent (and it is never quoted).
+        guard HTTPField.isValidValue(secret.revealed) else {
             throw InfrahubError.transport(
                 .invalidHeaderValue, call: call, attempts: 1, timeout: configuration.requestTimeout
             ).redacting(key)
@@ -182,7 +197,8 @@ package final class InfrahubAPIClient: Sendable {
         let request = InfrahubRequest(
             head: HTTPRequest(
                 method: call.method, scheme: nil, authority: nil, path: call.path,
-                headerFields: Self.headers(for: call, key: key, version: configuration.clientVersion)),
+                headerFields: Self.headers(
+                    for: call, credential: credential, secret: secret, version: configuration.clientVersion)),
             body: body)
         let clock = ContinuousClock()
         var sawUnansweredAttempt = false
@@ -228,7 +244,8 @@ package final class InfrahubAPIClient: Sendable {
                 response?.head.headerFields[fields: .retryAfter].first?.value, now: Self.unixTimeNow())
             guard retryPolicy.shouldRetry(call.retryKind, after: outcome, attempt: attempt) else {
                 throw finalError(
-                    call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter, key: key
+                    call, outcome: outcome, response: response, attempts: attempt, retryAfter: retryAfter,
+                    sentWith: credential, credentials: key
                 ).redacting(key)
             }
             let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter, jitter: Double.random(in: 0...1))
@@ -252,20 +269,22 @@ package final class InfrahubAPIClient: Sendable {
 
     private func finalError(
         _ call: InfrahubCall, outcome: RetryPolicy.Outcome, response: InfrahubResponse?, attempts: Int,
-        retryAfter: Duration?, key: SecretString
+        retryAfter: Duration?, sentWith credential: CredentialKind, credentials: UpstreamCredentials
     ) -> InfrahubError {
         switch outcome {
         case .transportFailure(let failure):
             return .transport(failure, call: call, attempts: attempts, timeout: configuration.requestTimeout)
         case .response(let status):
             // Redacted as it is read, before an excerpt of a text body is cut.
-            let body = UpstreamErrorBody(parsing: response?.body ?? [], redacting: key)
-            return .http(status: status, body: body, call: call, attempts: attempts, retryAfter: retryAfter)
+            let body = UpstreamErrorBody(parsing: response?.body ?? [], redacting: credentials)
+            return .http(
+                status: status, body: body, call: call, attempts: attempts, retryAfter: retryAfter,
+                sentWith: credential, configured: credentials)
         }
     }
 
     private func decode<Value>(
-        _ call: InfrahubCall, _ response: InfrahubResponse?, _ key: SecretString,
+        _ call: InfrahubCall, _ response: InfrahubResponse?, _ key: UpstreamCredentials,
         _ decoder: ([UInt8]) throws(APIKeyResponseDecoder.Failure) -> Value
     ) throws(InfrahubError) -> Value {
         let response = response ?? InfrahubResponse(head: HTTPResponse(status: .ok))

@@ -1,3 +1,4 @@
+import Credentials
 import HTTPTypes
 
 /// One of the four api-key calls: what goes on the wire, how safe it is to repeat,
@@ -23,6 +24,23 @@ enum InfrahubCall: Sendable, Equatable {
         case .generate: return "/api-key/generate"
         case .update(let id), .delete(let id): return "/api-key/\(id)"
         }
+    }
+
+    /// The credential this call is sent with when both are configured. Generate takes the
+    /// access token: Infrahub's OpenAPI document gives it that scheme alone. Every other call
+    /// takes the API key, as every SDK sends it (the document allows either there), so the
+    /// token, the stronger credential, goes on the wire only where it is needed.
+    var preferredCredential: CredentialKind {
+        self == .generate ? .accessToken : .apiKey
+    }
+
+    /// The one credential the request carries: the preferred one, else the other, else none.
+    func credential(from credentials: UpstreamCredentials) -> (kind: CredentialKind, secret: SecretString)? {
+        let other: CredentialKind = preferredCredential == .apiKey ? .accessToken : .apiKey
+        for kind in [preferredCredential, other] {
+            if let secret = credentials[kind] { return (kind, secret) }
+        }
+        return nil
     }
 
     var retryKind: RetryPolicy.CallKind {

@@ -5,18 +5,26 @@ import InfrahubWire
 ///
 /// Messages name the call, say what happened and what to do; upstream's own words are
 /// quoted when it sent any, except for a 401. None of them may contain a secret: upstream's
-/// text is redacted as it is read, and callers pass the configured key through
+/// text is redacted as it is read, and callers pass the configured credentials through
 /// `redacting(_:)` as a last line of defence.
 extension InfrahubError {
-    static let credentialHelp =
-        "Set HYPERSTACK_API_KEY, pass --api-key-file PATH, or send initializationOptions.apiKey in initialize; or run with --sandbox."
+    static let credentialHelp = CredentialKind.apiKey.configurationHelp + "; or run with --sandbox."
+    /// How to configure an access token, for a generate refused with only a key.
+    static let accessTokenHelp = CredentialKind.accessToken.configurationHelp + "."
 
     static func missingCredential(for call: InfrahubCall) -> InfrahubError {
         InfrahubError(
             kind: .unauthorized,
-            message: "\(call.failurePrefix): no Hyperstack API key is configured. \(credentialHelp)",
+            message: "\(call.failurePrefix): no Hyperstack API key (or access token) is configured. \(credentialHelp)",
             retryable: false)
     }
+
+    /// Added to a generate refused with 401 or 403 when it went with the API key because no
+    /// token is configured: Infrahub's OpenAPI document gives generate the access-token scheme
+    /// alone, while every SDK sends the key, so the refusal may be that reading of the spec.
+    static let generateNeedsAccessToken =
+        "Only an API key is configured, and Infrahub's API documents generate as taking an access token "
+        + "(Authorization: Bearer) instead. \(accessTokenHelp)"
 
     static func cancelled(_ call: InfrahubCall) -> InfrahubError {
         let hint = call == .generate ? " The key may or may not have been created; list keys to check." : ""
@@ -25,8 +33,13 @@ extension InfrahubError {
     }
 
     /// An HTTP error status after the client gave up retrying.
+    /// - Parameters:
+    ///   - credential: the one the request carried.
+    ///   - configured: every credential held, to tell a generate sent with the key because no
+    ///     token is configured.
     static func http(
-        status: Int, body: UpstreamErrorBody, call: InfrahubCall, attempts: Int, retryAfter: Duration?
+        status: Int, body: UpstreamErrorBody, call: InfrahubCall, attempts: Int, retryAfter: Duration?,
+        sentWith credential: CredentialKind = .apiKey, configured: UpstreamCredentials = .none
     ) -> InfrahubError {
         let kind: Kind
         var explanation: String
@@ -34,7 +47,8 @@ extension InfrahubError {
         switch status {
         case 401:
             kind = .unauthorized
-            explanation = "Infrahub rejected the API key (HTTP 401). Check the configured key: \(credentialHelp)"
+            let help = credential == .apiKey ? credentialHelp : accessTokenHelp
+            explanation = "Infrahub rejected the \(credential.name) (HTTP 401). Check the configured \(credential.name): \(help)"
         case 403:
             kind = .forbidden
             explanation = "Infrahub refused to allow this (HTTP 403)."
@@ -63,7 +77,10 @@ extension InfrahubError {
             kind = .malformedResponse
             explanation = "Infrahub answered with unexpected HTTP status \(status)."
         }
+        let keyOnlyGenerate = call == .generate && credential == .apiKey && configured.accessToken == nil
         if status == 401 {
+            // The key may be wrong, or generate may want a token: the message says both.
+            if keyOnlyGenerate { explanation += " \(generateNeedsAccessToken)" }
             // A gateway that rejects a key often echoes the key it rejected: a 401's words are
             // never quoted. `upstreamMessage` only records that upstream said something.
             let said = body.combinedMessage != nil || body.reason != nil
@@ -73,6 +90,7 @@ extension InfrahubError {
         }
         let upstream = body.combinedMessage
         if let upstream { explanation += " Infrahub said: \"\(upstream)\"." }
+        if status == 403 && keyOnlyGenerate { explanation += " \(generateNeedsAccessToken)" }
         return InfrahubError(
             kind: kind, message: "\(call.failurePrefix): \(explanation)", httpStatus: status, reason: body.reason,
             upstreamMessage: upstream, retryable: retryable)
@@ -132,13 +150,15 @@ extension InfrahubError {
             retryable: false)
     }
 
-    /// A copy with every trace of `secret` taken out (see `SecretRedactor`: any 8-character
-    /// run of it, in any case, and its percent- and base64-encoded forms), should upstream or a
-    /// library have echoed it. The last line of defence: upstream's text was already redacted
-    /// as it was read, before any excerpt was cut.
-    func redacting(_ secret: SecretString?) -> InfrahubError {
-        guard let secret, !secret.revealed.isEmpty else { return self }
-        let redactor = SecretRedactor(secret: secret, sparing: [Self.credentialHelp])
+    /// A copy with every trace of each credential taken out (see `SecretRedactor`: any
+    /// 8-character run of it, in any case, and its percent- and base64-encoded forms), should
+    /// upstream or a library have echoed it. The last line of defence: upstream's text was
+    /// already redacted as it was read, before any excerpt was cut.
+    func redacting(_ credentials: UpstreamCredentials) -> InfrahubError {
+        let secrets = credentials.secrets.filter { !$0.revealed.isEmpty }
+        guard !secrets.isEmpty else { return self }
+        let redactor = SecretRedactor(
+            secrets: secrets, sparing: [Self.credentialHelp, Self.accessTokenHelp, Self.generateNeedsAccessToken])
         var copy = self
         copy.message = redactor.redact(message)
         copy.upstreamMessage = redactor.redact(upstreamMessage)

@@ -29,17 +29,24 @@ package struct SecretRedactor: Sendable {
     /// (such as the help that says how to configure a key), reveal nothing about the secret and
     /// are left alone, so a message built around upstream's words keeps its advice readable.
     package init(secret: SecretString, sparing: [String] = []) {
-        let bytes = Array(secret.revealed.utf8)
-        let forms = Self.forms(of: bytes).map { $0.map(Self.lowercased) }
+        self.init(secrets: [secret], sparing: sparing)
+    }
+
+    /// A redactor for every one of `secrets` at once (the API key and the access token).
+    package init(secrets: [SecretString], sparing: [String] = []) {
         var runs = Set<UInt64>()
         var shortForms: [[UInt8]] = []
-        for form in forms {
-            guard form.count >= Self.minimumRun else {
-                if !form.isEmpty { shortForms.append(form) }
-                continue
-            }
-            for start in 0...(form.count - Self.minimumRun) {
-                runs.insert(Self.pack(form[start..<(start + Self.minimumRun)]))
+        for secret in secrets {
+            let bytes = Array(secret.revealed.utf8)
+            for form in Self.forms(of: bytes).map({ $0.map(Self.lowercased) }) {
+                guard form.count >= Self.minimumRun else {
+                    // Short forms matter only when the secret itself is short: otherwise its runs cover them.
+                    if !form.isEmpty, bytes.count < Self.minimumRun { shortForms.append(form) }
+                    continue
+                }
+                for start in 0...(form.count - Self.minimumRun) {
+                    runs.insert(Self.pack(form[start..<(start + Self.minimumRun)]))
+                }
             }
         }
         for text in sparing {
@@ -50,8 +57,7 @@ package struct SecretRedactor: Sendable {
             }
         }
         self.runs = runs
-        // Short forms matter only when the secret itself is short: otherwise its runs cover them.
-        self.shortForms = bytes.count < Self.minimumRun ? shortForms : []
+        self.shortForms = shortForms
     }
 
     /// Whether `text` holds anything this redactor would take out.

@@ -31,11 +31,12 @@ struct UpstreamErrorBody: Sendable, Equatable {
         self.init(parsing: body, redacting: nil)
     }
 
-    /// Reads `body`, taking every trace of `secret` out of each text first: before the excerpt
-    /// of a non-JSON body is cut, so that a key straddling the cut leaves no piece behind.
-    init(parsing body: [UInt8], redacting secret: SecretString?) {
+    /// Reads `body`, taking every trace of each credential out of each text first: before the
+    /// excerpt of a non-JSON body is cut, so that a key straddling the cut leaves no piece behind.
+    init(parsing body: [UInt8], redacting credentials: UpstreamCredentials?) {
         guard !body.isEmpty else { return }
-        let redactor = secret.flatMap { $0.revealed.isEmpty ? nil : SecretRedactor(secret: $0) }
+        let secrets = credentials?.secrets.filter { !$0.revealed.isEmpty } ?? []
+        let redactor = secrets.isEmpty ? nil : SecretRedactor(secrets: secrets)
         func clean(_ text: String?) -> String? { redactor?.redact(text) ?? text }
         guard let json = try? JSON.parse(body) else {
             text = Self.excerpt(redactor.map { Array($0.redact(String(decoding: body, as: UTF8.self)).utf8) } ?? body)

@@ -97,8 +97,9 @@ struct DaemonStatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Print the daemon's state as one JSON object; exit 3 if none runs.",
         discussion: """
-            Fields: pid, version, socket, startedAt, sessions, stores (upstream, keyFingerprint, revision, \
-            keys, pollInterval, sessions), upstreamRequests, rateBudget (limit, usedLastMinute), log.
+            Fields: pid, version, socket, startedAt, sessions, stores (upstream, keyFingerprint, \
+            accessTokenFingerprint, revision, keys, pollInterval, sessions), upstreamRequests, \
+            rateBudget (limit, usedLastMinute), log.
             Example: hyperstack-rpc daemon status | jq .rateBudget
             """
     )

@@ -15,7 +15,9 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             Without a subcommand, serves the protocol on stdin/stdout (LSP Content-Length \
             framing or NDJSON, detected from the first byte). Logs go to stderr.
             The API key comes from HYPERSTACK_API_KEY, --api-key-file, or initialize's \
-            initializationOptions.apiKey; --sandbox needs none.
+            initializationOptions.apiKey; --sandbox needs none. An access token (sent as \
+            Authorization: Bearer, used by apiKeys.generate) comes from HYPERSTACK_ACCESS_TOKEN, \
+            --access-token-file or initializationOptions.accessToken.
             SIGTERM, SIGINT and SIGHUP finish in-flight requests, then exit 0; SIGUSR1 logs one \
             status line; SIGUSR2 is ignored. A closed or read-only stdout at start is exit status 1.
             """,

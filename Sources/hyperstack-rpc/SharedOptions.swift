@@ -20,6 +20,9 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Read the API key from this file instead of $HYPERSTACK_API_KEY.", valueName: "path"))
     var apiKeyFile: String?
 
+    @Option(help: ArgumentHelp("Read an access token (sent as Authorization: Bearer; generate uses it) from this file instead of $HYPERSTACK_ACCESS_TOKEN.", valueName: "path"))
+    var accessTokenFile: String?
+
     @Option(help: ArgumentHelp("Serve apiKeys.list from cache for this many seconds.", valueName: "seconds"))
     var cacheTTL: Double = Settings.defaults.cacheTTL
 
@@ -53,7 +56,8 @@ struct SharedOptions: ParsableArguments {
     /// The parsed values.
     var settings: Settings {
         Settings(
-            sandbox: sandbox, sandboxState: sandboxState, baseURL: baseURL, apiKeyFile: apiKeyFile, cacheTTL: cacheTTL,
+            sandbox: sandbox, sandboxState: sandboxState, baseURL: baseURL, apiKeyFile: apiKeyFile, accessTokenFile: accessTokenFile,
+            cacheTTL: cacheTTL,
             pollInterval: pollInterval, timeout: timeout, rateLimit: rateLimit, framing: framing,
             maxMessageBytes: maxMessageBytes, maxInFlight: maxInFlight, logLevel: logLevel, logFile: logFile)
     }

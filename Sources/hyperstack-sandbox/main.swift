@@ -48,6 +48,14 @@ struct HyperstackSandboxCommand: AsyncParsableCommand {
         help: ArgumentHelp("An API key to accept in the api_key header. Repeatable; HYPERSTACK_SANDBOX_API_KEYS adds more, comma-separated.", valueName: "key"))
     var apiKeys: [String] = []
 
+    @Option(
+        name: .customLong("access-token"),
+        help: ArgumentHelp("An access token to accept as Authorization: Bearer TOKEN, on every route. Repeatable.", valueName: "token"))
+    var accessTokens: [String] = []
+
+    @Flag(help: "Emulate the strict reading of Infrahub's OpenAPI document: generate accepts only an access token, and answers an api_key-only request with 401 unauthorized.")
+    var generateRequiresAccessToken = false
+
     @Option(help: "Generate answers 403 once this many keys exist.")
     var maxKeys = 50
 
@@ -81,6 +89,7 @@ struct HyperstackSandboxCommand: AsyncParsableCommand {
             keys += String(cString: fromEnvironment).split(separator: ",").map(trimmed)
         }
         keys = keys.filter { !$0.isEmpty }
+        let tokens = accessTokens.filter { !$0.isEmpty }
 
         let sandbox: Sandbox
         let stateLock: SandboxStateLock?
@@ -88,17 +97,28 @@ struct HyperstackSandboxCommand: AsyncParsableCommand {
             // Held until the process ends: a second process on the same file is refused.
             stateLock = try statePath.map { try SandboxStateLock(statePath: $0) }
             sandbox = try Sandbox(
-                configuration: SandboxConfiguration(apiKeys: keys, maxKeys: maxKeys, statePath: statePath), logger: logger)
+                configuration: SandboxConfiguration(
+                    apiKeys: keys, accessTokens: tokens, generateRequiresAccessToken: generateRequiresAccessToken,
+                    maxKeys: maxKeys, statePath: statePath),
+                logger: logger)
         } catch {
             throw StartupError(message: "\(error)")
         }
-        if keys.isEmpty, await sandbox.stats().keyCount == 0 {
+        if keys.isEmpty, tokens.isEmpty, await sandbox.stats().keyCount == 0 {
             throw StartupError(
-                message: "No API key would be accepted: pass --api-key KEY (repeatable) or set HYPERSTACK_SANDBOX_API_KEYS=key1,key2.")
+                message: "No API key would be accepted: pass --api-key KEY (repeatable) or set HYPERSTACK_SANDBOX_API_KEYS=key1,key2, "
+                    + "or pass --access-token TOKEN.")
+        }
+        if generateRequiresAccessToken && tokens.isEmpty {
+            logger.warning("--generate-requires-access-token without --access-token: every generate will be refused with 401")
         }
         logger.info(
             "Starting sandbox",
-            metadata: ["configuredKeys": "\(keys.count)", "maxKeys": "\(maxKeys)", "state": "\(statePath ?? "in memory")"])
+            metadata: [
+                "configuredKeys": "\(keys.count)", "accessTokens": "\(tokens.count)",
+                "generateRequiresAccessToken": "\(generateRequiresAccessToken)", "maxKeys": "\(maxKeys)",
+                "state": "\(statePath ?? "in memory")",
+            ])
 
         let host = self.host
         let server = SandboxHTTPServer(sandbox: sandbox, host: host, port: port, logger: logger)

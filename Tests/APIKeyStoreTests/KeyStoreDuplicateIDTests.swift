@@ -33,7 +33,7 @@ import Testing
         let client = InfrahubAPIClient(
             transport: FixedListTransport(body: Self.body),
             configuration: InfrahubClientConfiguration(clientVersion: "0.1.0-test", maxAttempts: 1), logger: logger)
-        client.setCredential(SecretString("duplicate-test-key-0123456789"))
+        client.setCredentials(UpstreamCredentials(apiKey: SecretString("duplicate-test-key-0123456789")))
         let store = KeyStore(client: client, logger: logger)
 
         let first = try await store.list(refresh: true)

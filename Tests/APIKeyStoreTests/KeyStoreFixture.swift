@@ -33,10 +33,10 @@ struct KeyStoreFixture {
         let clientConfiguration = InfrahubClientConfiguration(
             clientVersion: "0.1.0-test", requestTimeout: requestTimeout, maxAttempts: 1, requestsPerMinute: 100_000)
         let client = InfrahubAPIClient(transport: SandboxTransport(sandbox: sandbox), configuration: clientConfiguration, logger: logger)
-        client.setCredential(SecretString(Self.apiKey))
+        client.setCredentials(UpstreamCredentials(apiKey: SecretString(Self.apiKey)))
         let outsider = InfrahubAPIClient(
             transport: SandboxTransport(sandbox: sandbox), configuration: clientConfiguration, logger: Logger(label: "outsider") { _ in SwiftLogNoOpLogHandler() })
-        outsider.setCredential(SecretString(Self.apiKey))
+        outsider.setCredentials(UpstreamCredentials(apiKey: SecretString(Self.apiKey)))
         let changes = ChangeRecorder()
         self.sandbox = sandbox
         self.outsider = outsider

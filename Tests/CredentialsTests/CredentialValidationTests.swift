@@ -11,7 +11,7 @@ struct CredentialValidationTests {
 
     private func problem(_ text: String, _ source: CredentialSource) -> CredentialError.Problem? {
         do {
-            _ = try SecretString(validatingAPIKey: text, from: source)
+            _ = try SecretString(validating: text, as: .apiKey, from: source)
             return nil
         } catch {
             return error.problem
@@ -21,15 +21,15 @@ struct CredentialValidationTests {
     @Test func visibleASCIIKeysAreAcceptedFromEverySource() throws {
         let everyVisible = String(decoding: Array(0x21...0x7E), as: UTF8.self)
         for source in [environment, file, .initializationOptions] {
-            #expect(try SecretString(validatingAPIKey: key, from: source).revealed == key)
-            #expect(try SecretString(validatingAPIKey: everyVisible, from: source).revealed == everyVisible)
+            #expect(try SecretString(validating: key, as: .apiKey, from: source).revealed == key)
+            #expect(try SecretString(validating: everyVisible, as: .apiKey, from: source).revealed == everyVisible)
         }
     }
 
     @Test func aFileMayEndInOneNewline() throws {
-        #expect(try SecretString(validatingAPIKey: key + "\n", from: file).revealed == key)
-        #expect(try SecretString(validatingAPIKey: key + "\r\n", from: file).revealed == key)
-        #expect(try SecretString(validatingAPIKey: Array((key + "\n").utf8), from: file).revealed == key)
+        #expect(try SecretString(validating: key + "\n", as: .apiKey, from: file).revealed == key)
+        #expect(try SecretString(validating: key + "\r\n", as: .apiKey, from: file).revealed == key)
+        #expect(try SecretString(validating: Array((key + "\n").utf8), as: .apiKey, from: file).revealed == key)
         #expect(problem(key + "\n\n", file) == .moreThanOneLine)
         #expect(problem(key + "\r\n\r\n", file) == .moreThanOneLine)
         #expect(problem(key + "\r", file) == .moreThanOneLine)
@@ -71,28 +71,65 @@ struct CredentialValidationTests {
 
     @Test func bytesThatAreNotUTF8AreRefused() {
         #expect(throws: CredentialError.self) {
-            _ = try SecretString(validatingAPIKey: Array(key.utf8) + [0xFF], from: file)
+            _ = try SecretString(validating: Array(key.utf8) + [0xFF], as: .apiKey, from: file)
         }
     }
 
-    @Test func messagesNameTheSourceAndNeverTheKey() {
+    @Test func messagesNameTheCredentialAndTheSourceAndNeverTheValue() {
         let planted = [key + "\nsecond-line", key + "\r\nX-Injected: yes", key + "\0", key + "\t", key + " x", ""]
-        for source in [environment, file, .initializationOptions] {
-            for text in planted {
-                do {
-                    _ = try SecretString(validatingAPIKey: text, from: source)
-                    Issue.record("accepted a bad key from \(source)")
-                } catch {
-                    let message = error.description
-                    #expect(message.contains("\(source)"))
-                    #expect(!SecretRedactor(secret: SecretString(key)).finds(in: message), "\(message)")
-                    #expect(!message.contains("second-line") && !message.contains("X-Injected"))
-                    #expect(!error.reason.isEmpty)
+        for credential in CredentialKind.allCases {
+            for source in [environment, file, .initializationOptions, .daemonHello] {
+                for text in planted {
+                    do {
+                        _ = try SecretString(validating: text, as: credential, from: source)
+                        Issue.record("accepted a bad \(credential.name) from \(source)")
+                    } catch {
+                        let message = error.description
+                        #expect(message.contains(source.naming(credential)))
+                        #expect(error.reason.contains("a Hyperstack \(credential.name) is"))
+                        #expect(!SecretRedactor(secret: SecretString(key)).finds(in: message), "\(message)")
+                        #expect(!message.contains("second-line") && !message.contains("X-Injected"))
+                        #expect(!error.reason.isEmpty)
+                    }
                 }
             }
         }
-        #expect("\(environment)" == "the API key in HYPERSTACK_API_KEY")
-        #expect("\(file)".contains("/home/me/.hyperstack-key"))
-        #expect("\(CredentialSource.initializationOptions)" == "initializationOptions.apiKey")
+        #expect(environment.naming(.apiKey) == "the API key in HYPERSTACK_API_KEY")
+        #expect(file.naming(.apiKey).contains("/home/me/.hyperstack-key"))
+        #expect(CredentialSource.initializationOptions.naming(.apiKey) == "initializationOptions.apiKey")
+        #expect(
+            CredentialSource.environment(variable: "HYPERSTACK_ACCESS_TOKEN").naming(.accessToken)
+                == "the access token in HYPERSTACK_ACCESS_TOKEN")
+        #expect(CredentialSource.file(path: "/t").naming(.accessToken) == "the access token file /t")
+        #expect(CredentialSource.initializationOptions.naming(.accessToken) == "initializationOptions.accessToken")
+    }
+
+    @Test func anAccessTokenFollowsTheSameRulesAsAKey() throws {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+        #expect(try SecretString(validating: token, as: .accessToken, from: environment).revealed == token)
+        #expect(try SecretString(validating: token + "\r\n", as: .accessToken, from: file).revealed == token)
+        for (text, problem) in [("", CredentialError.Problem.empty), ("Bearer " + token, .space), (token + "\n", .moreThanOneLine),
+                                (token + "\t", .controlCharacter), (token + "\0", .nul), (token + "é", .nonASCII)] {
+            do {
+                _ = try SecretString(validating: text, as: .accessToken, from: .initializationOptions)
+                Issue.record("accepted a bad token")
+            } catch {
+                #expect(error.problem == problem)
+                #expect(error.credential == .accessToken)
+            }
+        }
+    }
+
+    @Test func credentialsFromInitializeOverrideOnlyWhatTheyBring() {
+        let loaded = UpstreamCredentials(apiKey: SecretString("key-from-environment"))
+        let initialize = UpstreamCredentials(accessToken: SecretString("token-from-initialize"))
+        let merged = loaded.overridden(by: initialize)
+        #expect(merged.apiKey == SecretString("key-from-environment"))
+        #expect(merged.accessToken == SecretString("token-from-initialize"))
+        #expect(merged.overridden(by: .none) == merged)
+        #expect(merged.secrets.count == 2)
+        #expect("\(merged)" == "API key and access token")
+        #expect("\(UpstreamCredentials.none)" == "no credential")
+        #expect(!"\(merged)".contains("from"), "the description never holds a value")
     }
 }

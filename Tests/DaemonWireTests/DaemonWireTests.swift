@@ -12,7 +12,8 @@ import Glibc
 
 @Suite struct DaemonHelloTests {
     private let session = SessionHello(
-        sandbox: false, sandboxState: nil, baseURL: "https://example.test/v1", apiKey: SecretString("k-123"), cacheTTL: 30,
+        sandbox: false, sandboxState: nil, baseURL: "https://example.test/v1",
+        credentials: UpstreamCredentials(apiKey: SecretString("k-123"), accessToken: SecretString("t-456")), cacheTTL: 30,
         pollInterval: 2.5, timeout: 30, rateLimit: 100, maxMessageBytes: 1 << 20, maxInFlight: 64)
 
     @Test func aSessionHelloRoundTripsAsOneLine() throws {
@@ -21,6 +22,11 @@ import Glibc
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(line.dropLast().contains(UInt8(ascii: "\n")) == false)
         #expect(try DaemonHello(decoding: Array(line.dropLast())) == hello)
+        let tokenOnly = SessionHello(
+            sandbox: false, sandboxState: nil, baseURL: "u", credentials: UpstreamCredentials(accessToken: SecretString("t")),
+            cacheTTL: 1, pollInterval: 0, timeout: 1, rateLimit: 1, maxMessageBytes: 9, maxInFlight: 1)
+        let decoded = try DaemonHello(decoding: Array(DaemonHello(kind: .session, fingerprint: "a", session: tokenOnly).encoded().dropLast()))
+        #expect(decoded.session?.credentials == tokenOnly.credentials)
     }
 
     @Test func badHellosAreRefusedWithoutQuotingTheKey() {
@@ -30,6 +36,8 @@ import Glibc
             #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"reboot"}"#,
             #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"session"}"#,
             #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"session","session":{"sandbox":false,"baseURL":"u","apiKey":"bad key\u0001","cacheTTL":1,"pollInterval":0,"timeout":1,"rateLimit":1,"maxMessageBytes":9,"maxInFlight":1}}"#,
+            #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"session","session":{"sandbox":false,"baseURL":"u","accessToken":"bad key\u000a","cacheTTL":1,"pollInterval":0,"timeout":1,"rateLimit":1,"maxMessageBytes":9,"maxInFlight":1}}"#,
+            #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"session","session":{"sandbox":false,"baseURL":"u","accessToken":7,"cacheTTL":1,"pollInterval":0,"timeout":1,"rateLimit":1,"maxMessageBytes":9,"maxInFlight":1}}"#,
             #"{"hyperstackDaemon":1,"fingerprint":"a","kind":"session","session":{"sandbox":true,"sandboxState":"relative.json","baseURL":"u","cacheTTL":1,"pollInterval":0,"timeout":1,"rateLimit":1,"maxMessageBytes":9,"maxInFlight":1}}"#,
             "[1]", "not json",
         ]

@@ -16,7 +16,8 @@ import Glibc
 
     private func handoff() -> ForwarderHandoff {
         let session = SessionHello(
-            sandbox: false, sandboxState: nil, baseURL: "https://example.test/v1", apiKey: SecretString(key),
+            sandbox: false, sandboxState: nil, baseURL: "https://example.test/v1",
+            credentials: UpstreamCredentials(apiKey: SecretString(key), accessToken: SecretString(key + "-token")),
             cacheTTL: 30, pollInterval: 2.5, timeout: 30, rateLimit: 100, maxMessageBytes: 1 << 20, maxInFlight: 64)
         return ForwarderHandoff(
             hello: DaemonHello(kind: .session, fingerprint: "0123456789abcdef", session: session),

@@ -7,11 +7,14 @@ import Testing
 
 /// Which sessions share a store, and which a rate limiter.
 @Suite struct StoreRegistryTests {
-    private func hello(url: String = "https://api.example.test/v1", key: String? = "key-a", sandbox: Bool = false, state: String? = nil, rate: Int = 500)
-        -> SessionHello
-    {
+    private func hello(
+        url: String = "https://api.example.test/v1", key: String? = "key-a", token: String? = nil, sandbox: Bool = false,
+        state: String? = nil, rate: Int = 500
+    ) -> SessionHello {
         SessionHello(
-            sandbox: sandbox, sandboxState: state, baseURL: url, apiKey: key.map(SecretString.init), cacheTTL: 30,
+            sandbox: sandbox, sandboxState: state, baseURL: url,
+            credentials: UpstreamCredentials(apiKey: key.map(SecretString.init), accessToken: token.map(SecretString.init)),
+            cacheTTL: 30,
             pollInterval: 0, timeout: 30, rateLimit: rate, maxMessageBytes: 1 << 20, maxInFlight: 16)
     }
 
@@ -29,6 +32,22 @@ import Testing
         #expect(StoreRegistry.key(for: hello(url: "https://other.test/v1")).limiterScope != a.limiterScope)
         #expect(StoreRegistry.key(for: hello(sandbox: true)).upstream == "sandbox")
         #expect(StoreRegistry.key(for: hello(sandbox: true, state: "/s.json")).upstream == "sandbox:/s.json")
+    }
+
+    @Test func theAccessTokenIsPartOfAStoresIdentityAndOnlyAsAFingerprint() {
+        let keyOnly = StoreRegistry.key(for: hello())
+        #expect(keyOnly.accessTokenFingerprint == nil)
+        let withToken = StoreRegistry.key(for: hello(token: "token-a-0123456789"))
+        #expect(withToken != keyOnly, "a session with a token never shares the store of a session without one")
+        #expect(withToken.keyFingerprint == keyOnly.keyFingerprint)
+        #expect(withToken == StoreRegistry.key(for: hello(token: "token-a-0123456789")))
+        #expect(withToken != StoreRegistry.key(for: hello(token: "token-b-0123456789")))
+        #expect(withToken.limiterScope == keyOnly.limiterScope, "one host, one budget, whatever the credential")
+        let fingerprint = withToken.accessTokenFingerprint ?? ""
+        #expect(fingerprint.hasPrefix("sha256:") && fingerprint.count == "sha256:".count + 16)
+        #expect(!fingerprint.contains("token-a"))
+        let tokenOnly = StoreRegistry.key(for: hello(key: nil, token: "token-a-0123456789"))
+        #expect(tokenOnly.keyFingerprint == nil && tokenOnly.accessTokenFingerprint == fingerprint)
     }
 
     @Test func hostsAreReadFromURLs() {

@@ -25,14 +25,14 @@ import Testing
     @Test func everyOptionReachesTheSettings() throws {
         let options = try SharedOptions.parse([
             "--sandbox", "--sandbox-state", "/tmp/state.json", "--base-url", "http://127.0.0.1:1/v1",
-            "--api-key-file", "/tmp/key", "--cache-ttl", "5", "--poll-interval", "0.5", "--timeout", "7",
+            "--api-key-file", "/tmp/key", "--access-token-file", "/tmp/token", "--cache-ttl", "5", "--poll-interval", "0.5", "--timeout", "7",
             "--rate-limit", "60", "--framing", "ndjson", "--max-message-bytes", "4096", "--max-in-flight", "16",
             "--log-level", "debug",
             "--log-file", "/tmp/log",
         ])
         let expected = Settings(
             sandbox: true, sandboxState: "/tmp/state.json", baseURL: "http://127.0.0.1:1/v1", apiKeyFile: "/tmp/key",
-            cacheTTL: 5, pollInterval: 0.5, timeout: 7, rateLimit: 60, framing: .ndjson, maxMessageBytes: 4096,
+            accessTokenFile: "/tmp/token", cacheTTL: 5, pollInterval: 0.5, timeout: 7, rateLimit: 60, framing: .ndjson, maxMessageBytes: 4096,
             maxInFlight: 16, logLevel: .debug, logFile: "/tmp/log")
         #expect(options.settings == expected)
         #expect(expected != Settings.defaults, "every field differs from its default, so none can be dropped unnoticed")

@@ -30,6 +30,29 @@ import Testing
     @Test func acceptsEveryVisibleASCIICharacter() throws {
         let visible = String(decoding: Array(0x21...0x7E), as: UTF8.self)
         let options = try InitializeOptions(params: ["initializationOptions": ["apiKey": .string(visible)]])
-        #expect(options.apiKey == SecretString(visible))
+        #expect(options.credentials.apiKey == SecretString(visible))
+    }
+
+    @Test(arguments: ["\r\nX-Injected: yes", "\u{0}", " ", "é"])
+    func refusesTokensByTheSameRules(suffix: String) throws {
+        let params: JSON = ["initializationOptions": ["apiKey": .string(key), "accessToken": .string(key + suffix)]]
+        do {
+            _ = try InitializeOptions(params: params)
+            Issue.record("accepted a token ending in \(suffix.unicodeScalars.map { $0.value })")
+        } catch {
+            #expect(error.code == RPCError.Code.invalidParams)
+            #expect(error.data?.objectValue?["field"]?.stringValue == "initializationOptions.accessToken")
+            #expect(error.message.contains("access token"))
+            let everything = error.message + ((try? error.data?.serializedString()) ?? "")
+            #expect(!SecretRedactor(secret: SecretString(key)).finds(in: everything), "\(everything)")
+        }
+    }
+
+    @Test func readsATokenBesideOrWithoutAKey() throws {
+        let both = try InitializeOptions(params: ["initializationOptions": ["apiKey": "k", "accessToken": "t"]])
+        #expect(both.credentials == UpstreamCredentials(apiKey: SecretString("k"), accessToken: SecretString("t")))
+        let tokenOnly = try InitializeOptions(params: ["initializationOptions": ["accessToken": "t", "apiKey": nil]])
+        #expect(tokenOnly.credentials == UpstreamCredentials(accessToken: SecretString("t")))
+        #expect(throws: RPCError.self) { try InitializeOptions(params: ["initializationOptions": ["accessToken": 3]]) }
     }
 }

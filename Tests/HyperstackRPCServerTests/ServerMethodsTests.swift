@@ -54,7 +54,7 @@ final class ServerHarness {
 extension Settings {
     /// `--sandbox --framing ndjson` with every other option at its default.
     static let inMemorySandbox = Settings(
-        sandbox: true, sandboxState: nil, baseURL: nil, apiKeyFile: nil, cacheTTL: defaults.cacheTTL,
+        sandbox: true, sandboxState: nil, baseURL: nil, apiKeyFile: nil, accessTokenFile: nil, cacheTTL: defaults.cacheTTL,
         pollInterval: defaults.pollInterval, timeout: defaults.timeout, rateLimit: defaults.rateLimit,
         framing: .ndjson, maxMessageBytes: defaults.maxMessageBytes, maxInFlight: defaults.maxInFlight,
         logLevel: nil, logFile: nil)
@@ -185,7 +185,7 @@ extension Settings {
     @Test func readsProcessIDAndAPIKey() throws {
         let options = try InitializeOptions(params: ["processId": 42, "initializationOptions": ["apiKey": "k"]])
         #expect(options.processID == 42)
-        #expect(options.apiKey == SecretString("k"))
+        #expect(options.credentials == UpstreamCredentials(apiKey: SecretString("k")))
         #expect(try InitializeOptions(params: nil) == InitializeOptions())
         #expect(try InitializeOptions(params: ["processId": nil]) == InitializeOptions())
     }

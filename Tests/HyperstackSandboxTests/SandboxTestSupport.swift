@@ -16,20 +16,26 @@ struct SandboxHarness {
     let sandbox: Sandbox
     let transport: SandboxTransport
 
-    init(maxKeys: Int = 50, statePath: String? = nil) throws {
+    init(
+        maxKeys: Int = 50, statePath: String? = nil, accessTokens: [String] = [], generateRequiresAccessToken: Bool = false
+    ) throws {
         sandbox = try Sandbox(
-            configuration: SandboxConfiguration(apiKeys: [configuredKey], maxKeys: maxKeys, statePath: statePath),
+            configuration: SandboxConfiguration(
+                apiKeys: [configuredKey], accessTokens: accessTokens, generateRequiresAccessToken: generateRequiresAccessToken,
+                maxKeys: maxKeys, statePath: statePath),
             logger: quietLogger)
         transport = SandboxTransport(sandbox: sandbox)
     }
 
-    /// Sends a request the way a client would: `api_key` header, JSON body.
+    /// Sends a request the way a client would: `api_key` header (and `Authorization` when
+    /// given), JSON body.
     func send(
         _ method: String, _ path: String, body: JSON? = nil, rawBody: String? = nil,
-        apiKey: String? = configuredKey, timeout: Duration = .seconds(5)
+        apiKey: String? = configuredKey, authorization: String? = nil, timeout: Duration = .seconds(5)
     ) async throws -> InfrahubResponse {
         var headers: HTTPFields = [.accept: "application/json"]
         if let apiKey { headers[.apiKey] = apiKey }
+        if let authorization { headers[.authorization] = authorization }
         var bytes: [UInt8]?
         if let body { bytes = try body.serialized() }
         if let rawBody { bytes = Array(rawBody.utf8) }

@@ -42,6 +42,7 @@ func withClient<T>(
     requestsPerMinute: Int = 100_000,
     logger: Logger = Logger(label: "infrahub-client-tests", factory: { _ in SwiftLogNoOpLogHandler() }),
     credential: String? = testAPIKey,
+    accessToken: String? = nil,
     _ body: (InfrahubAPIClient) async throws -> T
 ) async throws -> T {
     let transport = try makeTransport(baseURL, connectTimeout: .seconds(2))
@@ -51,7 +52,8 @@ func withClient<T>(
             clientVersion: "1.2.3", requestTimeout: requestTimeout, maxAttempts: maxAttempts,
             initialBackoff: .milliseconds(1), maxBackoff: maxBackoff, requestsPerMinute: requestsPerMinute),
         logger: logger)
-    client.setCredential(credential.map(SecretString.init))
+    client.setCredentials(
+        UpstreamCredentials(apiKey: credential.map(SecretString.init), accessToken: accessToken.map(SecretString.init)))
     let result: T
     do {
         result = try await body(client)

@@ -97,9 +97,9 @@ struct InfrahubAPIClientWireTests {
         try await withServer([]) { server in
             try await withClient(server.baseURL, credential: "  ") { client in
                 #expect(!client.hasCredential)
-                client.setCredential(SecretString("real"))
+                client.setCredentials(UpstreamCredentials(apiKey: SecretString("real")))
                 #expect(client.hasCredential)
-                client.setCredential(nil)
+                client.setCredentials(.none)
                 #expect(!client.hasCredential)
             }
         }

@@ -93,7 +93,7 @@ struct SecretRedactionTests {
     @Test func bodiesAreRedactedBeforeTheExcerptIsCut() {
         // The key straddles the excerpt's limit: cut first, a prefix of it would survive.
         let padding = String(repeating: "x", count: UpstreamErrorBody.textExcerptLimit - 12)
-        let body = UpstreamErrorBody(parsing: Array((padding + key + " tail").utf8), redacting: SecretString(key))
+        let body = UpstreamErrorBody(parsing: Array((padding + key + " tail").utf8), redacting: UpstreamCredentials(apiKey: SecretString(key)))
         let text = body.text ?? ""
         #expect(leftover(text, key) == nil, "\(text)")
         #expect(text.contains(SecretRedactor.marker))
@@ -106,7 +106,7 @@ struct SecretRedactionTests {
             {"message": "bad \(key.uppercased())", "error_reason": "\(percentEncoded(key))",
              "errors": {"api_key": ["\(String(key.prefix(10)))"], "\(key)": "field named after the key"}}
             """
-        let body = UpstreamErrorBody(parsing: Array(json.utf8), redacting: SecretString(key))
+        let body = UpstreamErrorBody(parsing: Array(json.utf8), redacting: UpstreamCredentials(apiKey: SecretString(key)))
         let combined = body.combinedMessage ?? ""
         #expect(leftover(combined, key) == nil, "\(combined)")
         #expect(leftover(body.reason ?? "", key) == nil)
@@ -117,7 +117,7 @@ struct SecretRedactionTests {
         let error = InfrahubError(
             kind: .unreachable, message: "Listing API keys failed: \(key.uppercased().prefix(12))…",
             upstreamMessage: Data(key.utf8).base64EncodedString(), retryable: true)
-        let redacted = error.redacting(SecretString(key))
+        let redacted = error.redacting(UpstreamCredentials(apiKey: SecretString(key)))
         #expect(leftover(redacted.message, key) == nil)
         #expect(leftover(redacted.upstreamMessage ?? "", key) == nil)
         #expect(redacted.message.hasPrefix("Listing API keys failed: "))
@@ -138,7 +138,7 @@ struct SecretRedactionTests {
     }
 
     @Test func theKeyFieldIsMarkedSensitiveSoNoDescriptionShowsIt() {
-        let headers = InfrahubAPIClient.headers(for: .generate, key: SecretString(key), version: "1.2.3")
+        let headers = InfrahubAPIClient.headers(for: .generate, credential: .apiKey, secret: SecretString(key), version: "1.2.3")
         #expect(headers[fields: .apiKey].map(\.indexingStrategy) == [.disallow])
         #expect(headers[.apiKey] == key)
         let request = InfrahubRequest(
