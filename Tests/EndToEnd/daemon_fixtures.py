@@ -48,7 +48,7 @@ NO_DAEMON = 3
 #: Error code of a mutation whose outcome the forwarder cannot know (its daemon went away).
 OUTCOME_UNKNOWN = 1504
 #: Environment variables a test process may carry that would change what a child does.
-_SCRUBBED = ("HYPERSTACK_API_KEY", "HYPERSTACK_RPC_REMOTE", "HYPERSTACK_API_URL", "XDG_RUNTIME_DIR", "TMPDIR",
+_SCRUBBED = ("HYPERSTACK_API_KEY", "HYPERSTACK_ACCESS_TOKEN", "HYPERSTACK_RPC_REMOTE", "HYPERSTACK_API_URL", "XDG_RUNTIME_DIR", "TMPDIR",
              "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
 #: The status object's members, as the issue lists them.
 STATUS_FIELDS = {"pid", "version", "socket", "startedAt", "sessions", "stores", "upstreamRequests", "rateBudget", "log"}

@@ -60,6 +60,7 @@ class RpcProcess:
         full_env = dict(os.environ)
         full_env.setdefault("HYPERSTACK_RPC_TEST_METHODS", "1")
         full_env.pop("HYPERSTACK_API_KEY", None)
+        full_env.pop("HYPERSTACK_ACCESS_TOKEN", None)
         if env:
             full_env.update(env)
         self.proc = subprocess.Popen(

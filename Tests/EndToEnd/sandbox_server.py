@@ -36,8 +36,9 @@ class SandboxServer:
             self.stderr.extend(chunk)
 
     def http(self, method: str, path: str, body: Any = None, api_key: Optional[str] = None,
-             root: bool = False) -> tuple[int, Any]:
-        """One request; `path` is under /v1 unless `root`. Returns (status, parsed body or text)."""
+             root: bool = False, access_token: Optional[str] = None) -> tuple[int, Any]:
+        """One request; `path` is under /v1 unless `root`; with `access_token`, also sent as
+        `Authorization: Bearer`. Returns (status, parsed body or text)."""
         url = (self.root if root else self.base_url) + path
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
@@ -46,6 +47,8 @@ class SandboxServer:
             request.add_header("Content-Type", "application/json")
         if not root:
             request.add_header("api_key", api_key or self.api_key)
+            if access_token:
+                request.add_header("Authorization", f"Bearer {access_token}")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status, payload = response.status, response.read()

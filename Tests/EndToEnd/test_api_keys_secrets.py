@@ -1,7 +1,8 @@
 """No secret anywhere: not in logs (trace level, file and stderr), notifications or state files.
 
 A busy session (mutations, failures with upstream messages, external changes found by
-polling) runs at --log-level trace; afterwards the configured API key and every generated
+polling) runs at --log-level trace; afterwards the configured API key, the access token (the
+HTTP session runs against a sandbox that generates only with a token) and every generated
 secret are searched for in every byte the processes wrote.
 """
 
@@ -54,16 +55,19 @@ def busy_session(rpc, direct_http=None) -> list[str]:
 
 def test_http_session_leaks_no_secret(spawn, tmp_path):
     api_key = f"e2e-{uuid.uuid4()}"
+    access_token = f"e2e-token-{uuid.uuid4()}"
     state = tmp_path / "sandbox-state.json"
     log = tmp_path / "rpc.log"
-    server = SandboxServer("--state", str(state), api_key=api_key)
+    server = SandboxServer("--state", str(state), "--access-token", access_token, "--generate-requires-access-token",
+                           api_key=api_key)
     try:
-        rpc = server.spawn_rpc(spawn, "--log-level", "trace", "--log-file", str(log))
-        secrets = busy_session(rpc, server.http)
+        rpc = server.spawn_rpc(spawn, "--log-level", "trace", "--log-file", str(log),
+                               env={"HYPERSTACK_ACCESS_TOKEN": access_token}, secrets=[access_token])
+        secrets = busy_session(rpc, lambda *request: server.http(*request, access_token=access_token))
         assert rpc.stop() == 0
     finally:
         server.stop()
-    everything = [api_key, *secrets]
+    everything = [api_key, access_token, *secrets]
 
     assert log.exists() and log.stat().st_size > 0, "--log-file got no logs at trace level"
     assert mode(log) == 0o600, f"log file mode is {oct(mode(log))}"

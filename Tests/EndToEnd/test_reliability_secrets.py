@@ -4,7 +4,8 @@ One test runs, with every log at trace level:
 - a session against the HTTP sandbox (which keeps --state) with --log-file: every method,
   background polling, a change made elsewhere, and upstream failures whose bodies quote the
   configured key back;
-- a session that brings its key in initialize.initializationOptions;
+- a session that brings its key and an access token in initialize.initializationOptions, and
+  one-shot calls with the token in --access-token-file (issue 14: generate goes with the token);
 - the embedded sandbox with --sandbox-state;
 - one-shot `call` runs;
 - crashes: servers holding fresh secrets killed with SIGABRT and SIGSEGV, crash output captured;
@@ -127,10 +128,11 @@ def crash_with(signal_number: int, tmp_path: Path, validator) -> tuple[dict[str,
 def test_reliability_no_secret_anywhere(spawn, validator, tmp_path):
     api_key = "hsk-" + random_secrets.token_hex(20)
     other_key = "hsk-" + random_secrets.token_hex(20)
+    access_token = "hst-" + random_secrets.token_hex(24)
     sandbox_state = tmp_path / "sandbox-state.json"
     log_file = tmp_path / "rpc.log"
-    server = SandboxServer("--state", str(sandbox_state), "--api-key", other_key, "--log-level", "trace",
-                           api_key=api_key)
+    server = SandboxServer("--state", str(sandbox_state), "--api-key", other_key, "--access-token", access_token,
+                           "--log-level", "trace", api_key=api_key)
     blobs: dict[str, bytes] = {}
     secrets: list[str] = []
     files_checked: dict[str, str] = {}
@@ -174,9 +176,10 @@ def test_reliability_no_secret_anywhere(spawn, validator, tmp_path):
         files_checked["log file"] = oct(file_mode(log_file))
         raw_problems = raw_stdout_counts(rpc, generated_secrets(rpc))
 
-        # 2. The key arrives in initialize instead of the environment.
-        second = spawn("--base-url", server.base_url, "--log-level", "trace", secrets=[other_key])
-        second.call("initialize", {"processId": None, "initializationOptions": {"apiKey": other_key}})
+        # 2. The key and an access token arrive in initialize instead of the environment.
+        second = spawn("--base-url", server.base_url, "--log-level", "trace", secrets=[other_key, access_token])
+        second.call("initialize", {"processId": None,
+                                   "initializationOptions": {"apiKey": other_key, "accessToken": access_token}})
         second.secrets.append(second.call("apiKeys.generate", {"name": "via-initialize"})["key"]["secret"])
         second.call("apiKeys.list", {"refresh": True})
         assert second.stop() == 0
@@ -188,10 +191,14 @@ def test_reliability_no_secret_anywhere(spawn, validator, tmp_path):
         key_file = tmp_path / "key"
         key_file.write_text(api_key + "\n")
         key_file.chmod(0o600)
+        token_file = tmp_path / "token"
+        token_file.write_text(access_token + "\n")
+        token_file.chmod(0o600)
         for arguments in (["apiKeys.list", '{"refresh": true}'], ["apiKeys.generate", '{"name": "one-shot"}'],
                           ["apiKeys.delete", '{"id": 999999}']):
             done = subprocess.run([binary_path(), "call", *arguments, "--base-url", server.base_url,
-                                   "--api-key-file", str(key_file), "--log-level", "trace"],
+                                   "--api-key-file", str(key_file), "--access-token-file", str(token_file),
+                                   "--log-level", "trace"],
                                   capture_output=True, timeout=60, env={**os.environ, "HYPERSTACK_API_KEY": ""})
             stdout = done.stdout
             if arguments[0] == "apiKeys.generate":
@@ -234,7 +241,7 @@ def test_reliability_no_secret_anywhere(spawn, validator, tmp_path):
     blobs["http sandbox state file"] = sandbox_state.read_bytes()
     blobs["http sandbox stderr"] = bytes(server.stderr)
     files_checked["http sandbox state file"] = oct(file_mode(sandbox_state))
-    keys = [api_key, other_key]
+    keys = [api_key, other_key, access_token]
     leaks = find_secrets(blobs, keys + secrets)
     # The configured keys: any 8-character run of them, in any case, raw, percent- or base64-encoded.
     leaks += key_run_leaks(blobs, keys)
