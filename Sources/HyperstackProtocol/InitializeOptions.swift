@@ -30,9 +30,8 @@ package struct InitializeOptions: Sendable, Equatable {
         for credential in CredentialKind.allCases {
             guard let value = options[credential.optionsMember], !value.isNull else { continue }
             let field = "initializationOptions.\(credential.optionsMember)"
-            guard let string = value.stringValue else {
-                throw RPCError.invalidParams(field: field, reason: "must be a non-empty string")
-            }
+            // A string: `checkTypes` refused anything else.
+            guard let string = value.stringValue else { continue }
             // Validated here, where it is loaded, like the environment's and the file's; the
             // reason names the problem, never the value.
             do {
@@ -66,6 +65,15 @@ package struct InitializeOptions: Sendable, Equatable {
         }
         if let options = object["initializationOptions"], !options.isNull, options.objectValue == nil {
             throw .invalidParams(field: "initializationOptions", reason: "must be an object, not \(article(options.typeName))")
+        }
+        for credential in CredentialKind.allCases {
+            if let value = object["initializationOptions"]?.objectValue?[credential.optionsMember], !value.isNull,
+                value.stringValue == nil
+            {
+                throw .invalidParams(
+                    field: "initializationOptions.\(credential.optionsMember)",
+                    reason: "must be a non-empty string, not \(article(value.typeName))")
+            }
         }
     }
 }

@@ -56,3 +56,18 @@ import Testing
         #expect(throws: RPCError.self) { try InitializeOptions(params: ["initializationOptions": ["accessToken": 3]]) }
     }
 }
+
+/// Types are checked before values, for the token as for every member: a wrong type anywhere is
+/// named before a bad value elsewhere.
+@Suite struct InitializeCredentialTypeTests {
+    @Test func aWrongTypeIsNamedBeforeABadValue() throws {
+        let params: JSON = ["initializationOptions": ["apiKey": "bad key", "accessToken": 3]]
+        do {
+            _ = try InitializeOptions(params: params)
+            Issue.record("accepted a numeric token")
+        } catch {
+            #expect(error.data?.objectValue?["field"]?.stringValue == "initializationOptions.accessToken")
+            #expect(error.message.contains("not a number") || error.message.contains("not an integer"), "\(error.message)")
+        }
+    }
+}
