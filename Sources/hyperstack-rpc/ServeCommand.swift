@@ -11,7 +11,12 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve JSON-RPC 2.0 on stdin/stdout (the default)."
+        abstract: "Serve JSON-RPC 2.0 on stdin/stdout (the default).",
+        discussion: """
+            What an editor, an agent or a script spawns: it answers on stdout and logs to stderr \
+            until exit, end of input or a signal. With --remote auto it forwards to the shared daemon.
+            Example: printf '%s\\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' | hyperstack-rpc serve --sandbox
+            """
     )
 
     @OptionGroup var options: SharedOptions
