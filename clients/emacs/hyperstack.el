@@ -157,6 +157,9 @@ the keys in it are ApiKey plists, which never hold a secret."
 (defvar hyperstack--capabilities nil
   "The capabilities plist of the running server's initialize result.")
 
+(defvar hyperstack--ready nil
+  "The connection whose initialize handshake succeeded.")
+
 (defvar hyperstack--stopping nil
   "The connection `hyperstack-stop' is ending, whose exit is no surprise.")
 
@@ -252,23 +255,47 @@ jsonrpc 1.0.14 (Emacs 28) sizes that log with
        (user-error "Hyperstack: cannot start %s (%s); install hyperstack-rpc \
 or set `hyperstack-program'" (car command) (error-message-string failure))))))
 
+(defun hyperstack--start-failure (connection failure)
+  "Why CONNECTION's server did not start, given FAILURE, the error signalled.
+A server that exits at start says why on its stderr (a bad key is
+named by where it came from, never quoted): its first line is the
+reason.  A server still running refused initialize: FAILURE says how."
+  (unless (jsonrpc-running-p connection)
+    (accept-process-output nil 0.1))    ; the last of its stderr
+  (let* ((stderr (jsonrpc-stderr-buffer connection))
+         (line (and (buffer-live-p stderr)
+                    (with-current-buffer stderr
+                      (car (split-string (buffer-string) "\n" t "[ \t\r]+"))))))
+    (cond ((jsonrpc-running-p connection) (error-message-string failure))
+          (line (format "exit status %s: %s"
+                        (process-exit-status hyperstack--process) line))
+          (t (format "exit status %s"
+                     (process-exit-status hyperstack--process))))))
+
 (defun hyperstack--start ()
   "Spawn the server, do the initialize handshake, return the connection."
-  (let ((connection (hyperstack--spawn (hyperstack-command))))
-    (setq hyperstack--connection connection
-          hyperstack--capabilities nil
-          hyperstack--watching nil
-          hyperstack--revision nil)
-    (clrhash hyperstack--keys)
-    (condition-case failure
-        (hyperstack--initialize connection)
-      (error
-       (hyperstack--discard connection)
-       (signal (car failure) (cdr failure))))
-    ;; A server started again under an open keys buffer polls as it did.
-    (when (get-buffer hyperstack-keys-buffer-name)
-      (hyperstack--watch hyperstack-watch-interval))
-    connection))
+  (let* ((command (hyperstack-command))
+         (program (car command)))
+    (unless (executable-find program)
+      (user-error "Hyperstack: cannot find %s; install hyperstack-rpc or \
+set `hyperstack-program'" program))
+    (let ((connection (hyperstack--spawn command)))
+      (setq hyperstack--connection connection
+            hyperstack--capabilities nil
+            hyperstack--watching nil
+            hyperstack--revision nil)
+      (clrhash hyperstack--keys)
+      (condition-case failure
+          (hyperstack--initialize connection)
+        (error
+         (let ((reason (hyperstack--start-failure connection failure)))
+           (hyperstack--discard connection)
+           (user-error "Hyperstack: %s did not start (%s)" program reason))))
+      (setq hyperstack--ready connection)
+      ;; A server started again under an open keys buffer polls as it did.
+      (when (get-buffer hyperstack-keys-buffer-name)
+        (hyperstack--watch hyperstack-watch-interval))
+      connection)))
 
 (defun hyperstack--initialize (connection)
   "Send initialize, then initialized, on CONNECTION; keep its capabilities."
@@ -282,6 +309,7 @@ or set `hyperstack-program'" (car command) (error-message-string failure))))))
                        (list :initializationOptions (list :apiKey api-key)))))
          (result (hyperstack--request-on connection :initialize params
                                          "start hyperstack-rpc")))
+    (when api-key (hyperstack--scrub-conversion-buffer))
     (setq hyperstack--capabilities (plist-get result :capabilities))
     (jsonrpc-notify connection :initialized (hyperstack--empty-object))))
 
@@ -304,7 +332,8 @@ or set `hyperstack-program'" (car command) (error-message-string failure))))))
       (setq hyperstack--connection nil
             hyperstack--capabilities nil
             hyperstack--watching nil)
-      (unless (eq connection hyperstack--stopping)
+      (when (and (eq connection hyperstack--ready)
+                 (not (eq connection hyperstack--stopping)))
         (message "Hyperstack: hyperstack-rpc exited (status %s); it starts \
 again on the next command.  Its log: the buffer *%s events*"
                  status hyperstack--connection-name))
@@ -322,6 +351,18 @@ again on the next command.  Its log: the buffer *%s events*"
     (hyperstack--apply-change params)))
 
 ;;;; Requests
+
+(defun hyperstack--scrub-conversion-buffer ()
+  "Erase the last text Emacs decoded or encoded for a process.
+Emacs decodes each chunk a process writes, and encodes each string
+sent to one, in the reused buffer \" *code-conversion-work*\", which
+keeps the last text until the next conversion.  After the answer to
+apiKeys.generate that is the secret, and after initialize it can be
+the API key of `hyperstack-api-key-function'."
+  (let ((work (get-buffer " *code-conversion-work*")))
+    (when work
+      (with-current-buffer work
+        (let ((inhibit-read-only t)) (erase-buffer))))))
 
 (defun hyperstack--describe-error (failure)
   "A readable sentence for FAILURE, the data of a `jsonrpc-error' signal."
@@ -488,13 +529,16 @@ Each window showing it stays on the key it was on."
 
 ;;;; Polling
 
-(defun hyperstack--watch (interval)
-  "Ask the server to poll the API every INTERVAL seconds (nil or 0: stop)."
+(defun hyperstack--watch (interval &optional force)
+  "Ask the server to poll the API every INTERVAL seconds (nil or 0: stop).
+Stopping is only asked for when this client started the polling, or
+with FORCE: the user may have configured polling with --poll-interval."
   (let ((seconds (if (and interval (> interval 0)) interval 0)))
-    (hyperstack--request :apiKeys.watch (list :interval seconds)
-                         (format "poll every %s s" seconds))
-    (setq hyperstack--watching (and (> seconds 0) seconds))
-    (hyperstack--render)))
+    (when (or (> seconds 0) hyperstack--watching force)
+      (hyperstack--request :apiKeys.watch (list :interval seconds)
+                           (format "poll every %s s" seconds))
+      (setq hyperstack--watching (and (> seconds 0) seconds))
+      (hyperstack--render))))
 
 (defun hyperstack--stop-watching ()
   "Stop the server's polling, which only the keys buffer needs.
@@ -513,7 +557,7 @@ daemon, show without polling."
   (interactive
    (list (read-number "Poll the API every how many seconds (0 stops)? "
                       (or hyperstack--watching hyperstack-watch-interval 60))))
-  (hyperstack--watch seconds)
+  (hyperstack--watch seconds t)
   (if (> seconds 0)
       (message "Hyperstack: polling the API every %s s" seconds)
     (message "Hyperstack: polling stopped")))
@@ -605,13 +649,16 @@ dismiss it, and then forgotten.  Returns the new key's id."
   (hyperstack--live-connection)
   (let* ((secret-file (and (hyperstack--secret-file-wanted-p)
                            (hyperstack--secret-file-path name)))
-         (result (hyperstack--request
-                  :apiKeys.generate
-                  (append (list :name name)
-                          (and description (not (string-empty-p description))
-                               (list :description description))
-                          (and secret-file (list :secretFile secret-file)))
-                  (format "generate key %s" name)))
+         (result (unwind-protect
+                     (hyperstack--request
+                      :apiKeys.generate
+                      (append (list :name name)
+                              (and description
+                                   (not (string-empty-p description))
+                                   (list :description description))
+                              (and secret-file (list :secretFile secret-file)))
+                      (format "generate key %s" name))
+                   (hyperstack--scrub-conversion-buffer)))
          (key (plist-get result :key))
          (label (hyperstack--one-line (format "%s (%s)" (plist-get key :id)
                                               (plist-get key :name))))
