@@ -122,19 +122,13 @@ the counts; it never holds a secret."
 (defcustom hyperstack-use-secret-file t
   "Whether a new key's secret goes to a file, when the server can write one.
 A server whose initialize result has capabilities.apiKeys.secretFile
-writes the secret to a new file of mode 0600 in
-`hyperstack-secret-directory' and answers with its path, so that the
-secret never enters Emacs.  Otherwise, or when this is nil, the secret
-is shown once, in a buffer killed as soon as you dismiss it."
+writes the secret to a new file of mode 0600 in its secrets directory
+\(its --secrets-dir; by default $XDG_STATE_HOME/hyperstack-rpc/secrets)
+and answers with the file's path, so that the secret never enters
+Emacs.  Delete the file once the secret is stored where it belongs.
+Otherwise, or when this is nil, the secret is shown once, in a buffer
+killed as soon as you dismiss it."
   :type 'boolean)
-
-(defcustom hyperstack-secret-directory
-  (expand-file-name "hyperstack-rpc/secrets"
-                    (or (getenv "XDG_CONFIG_HOME") "~/.config"))
-  "Directory for the secret files of `hyperstack-use-secret-file'.
-It is created with mode 0700 when missing.  Each generated key gets a
-new file there: delete it once the secret is stored where it belongs."
-  :type 'directory)
 
 (defcustom hyperstack-after-change-functions nil
   "Functions called with the params of each apiKeys.didChange applied.
@@ -589,14 +583,13 @@ daemon, show without polling."
           (unless choices (user-error "Hyperstack: there are no API keys"))
           (cdr (assoc (completing-read prompt choices nil t) choices))))))
 
-(defun hyperstack--secret-file-path (name)
-  "A new path in `hyperstack-secret-directory' for the secret of key NAME."
-  (with-file-modes #o700 (make-directory hyperstack-secret-directory t))
+(defun hyperstack--secret-file-name (name)
+  "A new file name for the secret of the key NAME.
+It is relative, and has no slash: the server puts it in its secrets
+directory, and creates it, refusing to overwrite a file."
   (let ((stem (replace-regexp-in-string "[^[:alnum:]_.-]+" "-" name t t)))
-    (expand-file-name (format "%s-%s.secret"
-                              (substring stem 0 (min (length stem) 60))
-                              (format-time-string "%Y%m%dT%H%M%S%3N"))
-                      hyperstack-secret-directory)))
+    (format "%s-%s.secret" (substring stem 0 (min (length stem) 60))
+            (format-time-string "%Y%m%dT%H%M%S%3N"))))
 
 (defun hyperstack--secret-file-wanted-p ()
   "Whether to ask the running server to write the secret to a file."
@@ -648,7 +641,7 @@ dismiss it, and then forgotten.  Returns the new key's id."
                      (read-string "Description (optional): ")))
   (hyperstack--live-connection)
   (let* ((secret-file (and (hyperstack--secret-file-wanted-p)
-                           (hyperstack--secret-file-path name)))
+                           (hyperstack--secret-file-name name)))
          (result (unwind-protect
                      (hyperstack--request
                       :apiKeys.generate
@@ -783,6 +776,7 @@ While the buffer is open, the server polls the API every
       (unless (derived-mode-p 'hyperstack-keys-mode)
         (hyperstack-keys-mode)))
     (hyperstack--watch hyperstack-watch-interval)
+    (hyperstack--render)
     (pop-to-buffer-same-window buffer)
     buffer))
 

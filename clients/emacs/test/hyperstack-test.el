@@ -267,7 +267,7 @@ a refused rename, delete (refused, then confirmed), refresh, stop."
          (url (cdr sandbox))
          (one-shot-env (list (concat "HYPERSTACK_API_KEY=" hyperstack-test-api-key)))
          (before (hyperstack-test--unique "emacs-before"))
-         (fresh (hyperstack-test--unique "emacs-generated"))
+         (fresh (hyperstack-test--unique "emacs-généré"))
          (renamed (hyperstack-test--unique "emacs-renamed"))
          (other (hyperstack-test--unique "emacs-other-process"))
          (changes nil))
@@ -313,15 +313,20 @@ a refused rename, delete (refused, then confirmed), refresh, stop."
             (should-not (hyperstack-test--secrets-anywhere hyperstack-test-api-key))
 
             ;; Generate: the secret is shown once, then is nowhere.
-            (let (secret)
+            (let (secret received)
               (with-current-buffer hyperstack-keys-buffer-name
                 (hyperstack-test--answering
                     (list :strings (list fresh "made by the emacs test")
                           :on-read-key (lambda ()
                                          (setq secret (hyperstack-test--read-secret-buffer))
                                          ?q))
-                  (call-interactively #'hyperstack-generate)))
+                  ;; Watch the string the answer brought, to see it wiped afterwards.
+                  (let ((watch (lambda (_key string) (setq received string))))
+                    (advice-add 'hyperstack--show-secret-once :before watch)
+                    (unwind-protect (call-interactively #'hyperstack-generate)
+                      (advice-remove 'hyperstack--show-secret-once watch)))))
               (should (stringp secret))
+              (should (string-match-p "\\`\0+\\'" received))
               (should (>= (length secret) 12))
               (should-not (get-buffer "*Hyperstack secret*"))
               (let ((line (hyperstack-test--line-with fresh)))
@@ -424,48 +429,52 @@ a refused rename, delete (refused, then confirmed), refresh, stop."
 (ert-deftest hyperstack-test-generate-with-default-settings ()
   "Generate with `hyperstack-use-secret-file' at its default, t.
 A server offering capabilities.apiKeys.secretFile writes the secret
-to a new 0600 file; any other server's secret is shown once.  Either
-way the secret ends up in no buffer."
-  (let ((secret-directory (make-temp-file "hyperstack-secrets" t)))
-    (unwind-protect
-        (hyperstack-test--with-client
-            ((hyperstack-program-args '("--log-level" "warning" "--sandbox"))
-             (hyperstack-secret-directory (expand-file-name "nested" secret-directory)))
-          (let* ((name (hyperstack-test--unique "emacs-default"))
-                 (offers-file (eq t (plist-get (plist-get (hyperstack-server-capabilities)
-                                                          :apiKeys)
-                                               :secretFile)))
-                 secret)
-            (message "hyperstack-test: the server %s secretFile"
-                     (if offers-file "offers" "does not offer"))
-            (hyperstack-keys)
-            (hyperstack-test--answering
-                (list :on-read-key (lambda ()
-                                     (setq secret (hyperstack-test--read-secret-buffer))
-                                     ?q))
-              (hyperstack-generate name))
-            (should (hyperstack-test--line-with name))
-            (if (not offers-file)
-                (should (stringp secret))
-              (should-not secret)       ; never shown
-              (let* ((files (directory-files hyperstack-secret-directory t "\\.secret\\'"))
-                     (file (car files)))
-                (should (= 1 (length files)))
-                (should (= #o700 (file-modes hyperstack-secret-directory)))
-                (should (= #o600 (file-modes file)))
-                (should (string-match-p (regexp-quote file) (hyperstack-test--messages)))
-                (setq secret (string-trim (with-temp-buffer
-                                            (insert-file-contents file)
-                                            (prog1 (buffer-string) (erase-buffer)))))
-                (should (>= (length secret) 12))))
-            (should-not (hyperstack-test--secrets-anywhere secret))))
-      (delete-directory secret-directory t))))
+to a new 0600 file, whose path the user is told; any other server's
+secret is shown once.  Either way the secret ends up in no buffer."
+  (hyperstack-test--with-client
+      ((hyperstack-program-args '("--log-level" "warning" "--sandbox")))
+    (let* ((name (hyperstack-test--unique "emacs-default"))
+           (offers-file (eq t (plist-get (plist-get (hyperstack-server-capabilities)
+                                                    :apiKeys)
+                                         :secretFile)))
+           secret)
+      (message "hyperstack-test: the server %s secretFile"
+               (if offers-file "offers" "does not offer"))
+      (hyperstack-keys)
+      (hyperstack-test--answering
+          (list :on-read-key (lambda ()
+                               (setq secret (hyperstack-test--read-secret-buffer))
+                               ?q))
+        (hyperstack-generate name))
+      (should (hyperstack-test--line-with name))
+      (if (not offers-file)
+          (should (stringp secret))
+        (should-not secret)             ; never shown
+        (let ((messages (hyperstack-test--messages)))
+          (should (string-match "its secret is in \\(/.*\\.secret\\) (mode 0600)" messages))
+          (let ((file (match-string 1 messages)))
+            (unwind-protect
+                (progn
+                  (should (= #o600 (file-modes file)))
+                  (should (= #o700 (file-modes (file-name-directory file))))
+                  (should (string-prefix-p "emacs-default-" (file-name-nondirectory file)))
+                  (setq secret (string-trim (with-temp-buffer
+                                              (insert-file-contents file)
+                                              (prog1 (buffer-string) (erase-buffer))))))
+              (delete-file file)))))
+      (should (>= (length secret) 12))
+      (should-not (hyperstack-test--secrets-anywhere secret)))))
 
 (ert-deftest hyperstack-test-server-exit-is-reported-and-recovered ()
   "A server that dies is reported, and the next command starts a new one."
   (hyperstack-test--with-client
       ((hyperstack-program-args '("--log-level" "warning" "--sandbox")))
-    (hyperstack-keys)
+    ;; A key made before the buffer opens, with no polling: the first listing shows it.
+    (let ((name (hyperstack-test--unique "emacs-listed")))
+      (hyperstack-test--answering (list :on-read-key (lambda () ?q))
+        (hyperstack-generate name))
+      (hyperstack-keys)
+      (should (hyperstack-test--line-with name)))
     (let ((process hyperstack--process))
       (signal-process process 'kill)
       (hyperstack-test--wait-for "the report of the server's exit"

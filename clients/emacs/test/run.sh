@@ -28,7 +28,7 @@ stop_daemon() {
   "$bin" daemon stop --remote "unix:$socket" </dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
 trap 'stop_daemon; rm -rf "$state" "$runtime"' EXIT
-export HOME="$state" XDG_CONFIG_HOME="$state/config" XDG_RUNTIME_DIR="$runtime"
+export HOME="$state" XDG_CONFIG_HOME="$state/config" XDG_STATE_HOME="$state/state" XDG_RUNTIME_DIR="$runtime"
 # Never let a real key from the environment reach the sandboxed runs, nor its daemon setting decide for us.
 unset HYPERSTACK_API_KEY HYPERSTACK_API_URL HYPERSTACK_RPC_REMOTE HYPERSTACK_RPC_BIN
 
