@@ -32,12 +32,13 @@ export HOME="$state" XDG_CONFIG_HOME="$state/config" XDG_STATE_HOME="$state/stat
 # Never let a real key from the environment reach the sandboxed runs, nor its daemon setting decide for us.
 unset HYPERSTACK_API_KEY HYPERSTACK_API_URL HYPERSTACK_RPC_REMOTE HYPERSTACK_RPC_BIN
 
-# Compile a copy, so no .elc is left in the tree, and test the compiled code.
+# Compile copies of the package and its tests, every warning an error, so no .elc is left in the
+# tree; then run the compiled code.
 mkdir -p "$state/lisp"
-cp "$package/hyperstack.el" "$state/lisp/"
+cp "$package/hyperstack.el" "$here/hyperstack-test.el" "$state/lisp/"
 emacs -Q --batch -L "$state/lisp" --eval '(setq byte-compile-error-on-warn t)' \
-  -f batch-byte-compile "$state/lisp/hyperstack.el"
+  -f batch-byte-compile "$state/lisp/hyperstack.el" "$state/lisp/hyperstack-test.el"
 
 export HYPERSTACK_TEST_BIN="$bin" HYPERSTACK_TEST_SANDBOX_BIN="$sandbox_bin"
-timeout 120 emacs -Q --batch -L "$state/lisp" -l "$here/hyperstack-test.el" \
+timeout 120 emacs -Q --batch -L "$state/lisp" -l "$state/lisp/hyperstack-test.elc" \
   -f ert-run-tests-batch-and-exit
