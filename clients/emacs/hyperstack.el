@@ -260,7 +260,10 @@ reason.  A server still running refused initialize: FAILURE says how."
          (line (and (buffer-live-p stderr)
                     (with-current-buffer stderr
                       (car (split-string (buffer-string) "\n" t "[ \t\r]+"))))))
-    (cond ((jsonrpc-running-p connection) (error-message-string failure))
+    (cond ((and (jsonrpc-running-p connection)
+                (eq (car failure) 'jsonrpc-error))
+           (hyperstack--describe-error (cdr failure)))
+          ((jsonrpc-running-p connection) (error-message-string failure))
           (line (format "exit status %s: %s"
                         (process-exit-status hyperstack--process) line))
           (t (format "exit status %s"
@@ -301,8 +304,8 @@ set `hyperstack-program'" program))
                                           :version hyperstack-version))
                   (and api-key
                        (list :initializationOptions (list :apiKey api-key)))))
-         (result (hyperstack--request-on connection :initialize params
-                                         "start hyperstack-rpc")))
+         (result (jsonrpc-request connection :initialize params
+                                  :timeout hyperstack-request-timeout)))
     (when api-key (hyperstack--scrub-conversion-buffer))
     (setq hyperstack--capabilities (plist-get result :capabilities))
     (jsonrpc-notify connection :initialized (hyperstack--empty-object))))
