@@ -198,6 +198,21 @@ when that is set."
 
 ;;;; The connection
 
+;; jsonrpc 1.0.20 and later (Emacs 30) hand every message, as JSON text,
+;; to the functions of this hook, the events buffer's logger among them.
+(defvar jsonrpc-event-hook)
+
+(defmacro hyperstack--unobserved (&rest body)
+  "Run BODY, a request whose messages carry a secret, with no one watching.
+Besides the connection's own message log, which is always off,
+`jsonrpc-event-hook' (in jsonrpc 1.0.20 and later) may hold other
+functions that see every message; they are left out of this one.
+The answer is read by a process filter that runs inside BODY's
+dynamic extent, so the binding covers it too."
+  (declare (indent 0) (debug t))
+  `(let ((jsonrpc-event-hook nil))
+     ,@body))
+
 (defun hyperstack--empty-object ()
   "A value that encodes as {}, which the server wants for no params."
   (make-hash-table :size 1))
@@ -304,8 +319,9 @@ set `hyperstack-program'" program))
                                           :version hyperstack-version))
                   (and api-key
                        (list :initializationOptions (list :apiKey api-key)))))
-         (result (jsonrpc-request connection :initialize params
-                                  :timeout hyperstack-request-timeout)))
+         (result (hyperstack--unobserved
+                   (jsonrpc-request connection :initialize params
+                                    :timeout hyperstack-request-timeout))))
     (when api-key (hyperstack--scrub-conversion-buffer))
     (setq hyperstack--capabilities (plist-get result :capabilities))
     (jsonrpc-notify connection :initialized (hyperstack--empty-object))))
@@ -646,14 +662,16 @@ dismiss it, and then forgotten.  Returns the new key's id."
   (let* ((secret-file (and (hyperstack--secret-file-wanted-p)
                            (hyperstack--secret-file-name name)))
          (result (unwind-protect
-                     (hyperstack--request
-                      :apiKeys.generate
-                      (append (list :name name)
-                              (and description
-                                   (not (string-empty-p description))
-                                   (list :description description))
-                              (and secret-file (list :secretFile secret-file)))
-                      (format "generate key %s" name))
+                     (hyperstack--unobserved
+                       (hyperstack--request
+                        :apiKeys.generate
+                        (append (list :name name)
+                                (and description
+                                     (not (string-empty-p description))
+                                     (list :description description))
+                                (and secret-file
+                                     (list :secretFile secret-file)))
+                        (format "generate key %s" name)))
                    (hyperstack--scrub-conversion-buffer)))
          (key (plist-get result :key))
          (label (hyperstack--one-line (format "%s (%s)" (plist-get key :id)
