@@ -544,13 +544,16 @@ Each window showing it stays on the key it was on."
 
 (defun hyperstack--watch (interval &optional force)
   "Ask the server to poll the API every INTERVAL seconds (nil or 0: stop).
-Stopping is only asked for when this client started the polling, or
-with FORCE: the user may have configured polling with --poll-interval."
-  (let ((seconds (if (and interval (> interval 0)) interval 0)))
-    (when (or (> seconds 0) hyperstack--watching force)
+Nothing is sent when the server already polls at that interval for
+this client.  Stopping is only asked for when this client started
+the polling, or with FORCE: the user may have configured polling with
+--poll-interval."
+  (let* ((seconds (if (and interval (> interval 0)) interval 0))
+         (wanted (and (> seconds 0) seconds)))
+    (when (or force (not (equal wanted hyperstack--watching)))
       (hyperstack--request :apiKeys.watch (list :interval seconds)
                            (format "poll every %s s" seconds))
-      (setq hyperstack--watching (and (> seconds 0) seconds))
+      (setq hyperstack--watching wanted)
       (hyperstack--render))))
 
 (defun hyperstack--stop-watching ()
