@@ -261,9 +261,10 @@ when BODY fails."
 
 (ert-deftest hyperstack-test-list-generate-live-update-rename-delete ()
   "The keys buffer against the HTTP sandbox, with another process changing keys.
-List, generate (the secret shown once, then nowhere), a change made
-by another process arriving through the server's polling, rename,
-a refused rename, delete (refused, then confirmed), refresh, stop."
+List, generate (the secret shown once, then nowhere), a key generated
+and a key deleted by another process arriving through the server's
+polling, rename, two refused requests, delete (answered no, then
+yes), refresh, stop."
   (let* ((sandbox (hyperstack-test--start-http-sandbox))
          (url (cdr sandbox))
          (one-shot-env (list (concat "HYPERSTACK_API_KEY=" hyperstack-test-api-key)))
