@@ -55,11 +55,12 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Test-only tools: jq and Neovim from Debian, pytest and jsonschema from PyPI.
+## Test-only tools: jq, Neovim and Emacs from Debian, pytest and jsonschema from PyPI.
 test-deps: system-deps
 	@missing=""; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v nvim >/dev/null 2>&1 || missing="$$missing neovim"; \
+	command -v emacs >/dev/null 2>&1 || missing="$$missing emacs-nox"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -92,6 +93,7 @@ client-tests:
 	cd clients/node && HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) node --test
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/shell/test_shell.sh
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/neovim/test/run.sh
+	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) bash clients/emacs/test/run.sh
 
 ## Longer runs of the reliability suites (documented in the README's Reliability section).
 soak: system-deps test-deps release
