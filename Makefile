@@ -41,8 +41,19 @@ build: system-deps
 ## symbols up at run time. Benchmarks/run.sh builds this way.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
 	-Xlinker --no-export-dynamic
+## Jansson, libstdc++, zlib and libgcc's unwinder are linked statically too, so the shipped
+## binaries need nothing beyond glibc (the wheel and the npm package carry them): a jansson.pc
+## whose -L points at a folder of their static archives comes first in the search path.
+STATIC_LIBS := $(CURDIR)/.build/static-libs
 release: system-deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	@[ -f "$$($${CC:-cc} -print-file-name=libz.a)" ] || { echo "installing: zlib1g-dev"; $(SUDO) apt-get update -qq && $(APT_INSTALL) zlib1g-dev; }
+	@mkdir -p $(STATIC_LIBS)
+	@ln -sf "$$(pkg-config --variable=libdir jansson)/libjansson.a" $(STATIC_LIBS)/libjansson.a
+	@for archive in libstdc++.a libz.a; do ln -sf "$$($${CC:-cc} -print-file-name=$$archive)" $(STATIC_LIBS)/$$archive; done
+	@ln -sf "$$($${CC:-cc} -print-file-name=libgcc_eh.a)" $(STATIC_LIBS)/libgcc_s.a
+	@printf 'Name: jansson\nDescription: Jansson, linked statically\nVersion: %s\nLibs: -L%s -ljansson\nCflags: %s\n' \
+		"$$(pkg-config --modversion jansson)" $(STATIC_LIBS) "$$(pkg-config --cflags jansson)" > $(STATIC_LIBS)/jansson.pc
+	PKG_CONFIG_PATH=$(STATIC_LIBS) $(SWIFT) build $(RELEASE_FLAGS)
 
 ## `make install PREFIX=...` (default /usr/local; DESTDIR for staging): the release binaries,
 ## stripped, the thin forwarder in libexec (where `--remote auto` looks for it), bash, zsh and
