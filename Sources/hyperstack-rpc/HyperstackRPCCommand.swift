@@ -20,7 +20,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             status line; SIGUSR2 is ignored. A closed or read-only stdout at start is exit status 1.
             """,
         version: ServerIdentity.version,
-        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self],
+        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self, MCPCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
