@@ -55,7 +55,7 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Test-only tools: jq and Neovim from Debian, pytest and jsonschema from PyPI.
+## Test-only tools: jq and Neovim from Debian, pytest, jsonschema, mcp and fastmcp from PyPI.
 test-deps: system-deps
 	@missing=""; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
@@ -66,7 +66,7 @@ test-deps: system-deps
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 	@command -v node >/dev/null 2>&1 || { echo "Node.js >= 18 is required for the Node client's tests"; exit 1; }
-	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema' 2>/dev/null || \
+	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema, mcp, fastmcp' 2>/dev/null || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/EndToEnd/requirements.txt || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check --break-system-packages -r Tests/EndToEnd/requirements.txt
 
