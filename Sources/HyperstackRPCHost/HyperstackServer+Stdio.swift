@@ -39,6 +39,9 @@ extension HyperstackServer {
         }
         let status = await stdio.serve(session, writer: writer)
         session.stop()
+        // Before the server is let go: an upstream call still running (one a client cancelled)
+        // holds the HTTP client, and AsyncHTTPClient traps when it is released unshut.
+        await server.shutdown()
         withExtendedLifetime((stdio, stateLock)) {}
         return status
     }
