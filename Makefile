@@ -23,7 +23,7 @@ test: system-deps test-deps build
 ## The edit loop: build, the Swift unit tests and a quick end-to-end subset (a few minutes
 ## on an incremental build). `make test` stays the full suite that CI runs.
 CHECK_E2E := Tests/EndToEnd/test_jsonrpc_spec.py Tests/EndToEnd/test_lifecycle.py \
-	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py
+	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py Tests/EndToEnd/test_mcp_protocol.py
 check: system-deps test-deps build
 	$(MAKE) --no-print-directory unit-tests
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
