@@ -23,7 +23,7 @@ test: system-deps test-deps build
 ## The edit loop: build, the Swift unit tests and a quick end-to-end subset (a few minutes
 ## on an incremental build). `make test` stays the full suite that CI runs.
 CHECK_E2E := Tests/EndToEnd/test_jsonrpc_spec.py Tests/EndToEnd/test_lifecycle.py \
-	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py
+	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py Tests/EndToEnd/test_mcp_protocol.py
 check: system-deps test-deps build
 	$(MAKE) --no-print-directory unit-tests
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
@@ -102,7 +102,7 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Test-only tools: jq, Neovim and Emacs from Debian, pytest and jsonschema from PyPI.
+## Test-only tools: jq, Neovim and Emacs from Debian, pytest, jsonschema, mcp and fastmcp from PyPI.
 test-deps: system-deps
 	@missing=""; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
@@ -114,7 +114,7 @@ test-deps: system-deps
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 	@command -v node >/dev/null 2>&1 || { echo "Node.js >= 18 is required for the Node client's tests"; exit 1; }
-	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema' 2>/dev/null || \
+	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema, mcp, fastmcp' 2>/dev/null || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/EndToEnd/requirements.txt || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check --break-system-packages -r Tests/EndToEnd/requirements.txt
 
