@@ -6,7 +6,7 @@ package enum MCPInstructions {
     package static func text(_ options: MCPOptions) -> String {
         var lines = [
             "This server manages the Hyperstack API keys of one account.",
-            "- list_api_keys shows the keys, masked, with the key set's revision; it answers from a 30-second cache unless refresh is true.",
+            "- list_api_keys shows the keys, masked, with the key set's revision; it answers from the server's short-lived cache (--cache-ttl) unless refresh is true.",
         ]
         if options.inlineSecrets {
             lines.append(

@@ -44,7 +44,7 @@ enum MCPSchemas {
     // MARK: - Arguments
 
     static let listInput = object(
-        ["refresh": ["type": "boolean", "description": "Ask Hyperstack now instead of answering from the 30-second cache."]],
+        ["refresh": ["type": "boolean", "description": "Ask Hyperstack now instead of answering from the server's short-lived cache."]],
         required: [], closed: true)
 
     static let generateInput = object(

@@ -36,7 +36,7 @@ enum MCPToolCatalog {
         case .listAPIKeys:
             title = "List API keys"
             description =
-                "List the Hyperstack API keys of the account, masked (no secrets), with the key set's revision. Answers from a 30-second cache unless refresh is true."
+                "List the Hyperstack API keys of the account, masked (no secrets), with the key set's revision. Answers from the server's short-lived cache (--cache-ttl, 30 s by default) unless refresh is true."
             input = MCPSchemas.listInput
             output = MCPSchemas.listOutput
             hints = (true, false, true)

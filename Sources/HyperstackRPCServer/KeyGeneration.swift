@@ -99,7 +99,7 @@ package enum KeyGeneration {
         case .namedAfterKey(let policy):
             let directory: SecretDirectory
             do {
-                directory = try SecretFileWriter.openDirectory(of: .inSecretsDirectory("-", policy: policy))
+                directory = try SecretFileWriter.openSecretsDirectory(policy)
             } catch {
                 throw .secretFileRefused(error)
             }

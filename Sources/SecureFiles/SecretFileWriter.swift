@@ -16,27 +16,40 @@ import Darwin
 package enum SecretFileWriter {
     package static let role = "secret file"
 
+    /// Opens the secrets directory itself, where id-named files go, creating it 0700 if missing.
+    package static func openSecretsDirectory(_ policy: SecretFilePolicy) throws(SecureFileError) -> SecretDirectory {
+        try openDirectory(root: policy.secretsDirectory, isSecretsDirectory: true, below: [], for: policy.secretsDirectory)
+    }
+
     /// Opens the directory that will hold `file`, creating missing directories below its root.
     /// Call it before the key exists, so a path that cannot work is refused before anything
     /// happens upstream.
     package static func openDirectory(of file: SecretFilePath) throws(SecureFileError) -> SecretDirectory {
-        let path = file.path
-        if file.rootIsSecretsDirectory {
-            try PrivateDirectory.prepare(file.root, role: "secrets directory")
+        try openDirectory(
+            root: file.root, isSecretsDirectory: file.rootIsSecretsDirectory, below: Array(file.components.dropLast()),
+            for: file.path)
+    }
+
+    /// Opens `root`, then each of `below` in turn; `path` is the file's, for messages.
+    private static func openDirectory(
+        root: String, isSecretsDirectory: Bool, below: [String], for path: String
+    ) throws(SecureFileError) -> SecretDirectory {
+        if isSecretsDirectory {
+            try PrivateDirectory.prepare(root, role: "secrets directory")
         }
         // The root is the user's own choice (an option), so it may be reached through links;
         // below it, nothing is.
-        var descriptor = open(file.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        var descriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
             throw SecureFileError(
                 role: role, path: path,
-                reason: "the directory \(file.root) cannot be opened (\(SecureFileError.describe(code)))", code: code)
+                reason: "the directory \(root) cannot be opened (\(SecureFileError.describe(code)))", code: code)
         }
-        var directoryPath = file.root
+        var directoryPath = root
         do {
-            try checkDirectory(descriptor, directory: directoryPath, file: path, private: file.rootIsSecretsDirectory)
-            for component in file.components.dropLast() {
+            try checkDirectory(descriptor, directory: directoryPath, file: path, private: isSecretsDirectory)
+            for component in below {
                 let next = try openSubdirectory(component, in: descriptor, parentPath: directoryPath, file: path)
                 close(descriptor)
                 descriptor = next
