@@ -24,7 +24,7 @@ test: system-deps test-deps build
 ## The edit loop: build, the Swift unit tests and a quick end-to-end subset (a few minutes
 ## on an incremental build). `make test` stays the full suite that CI runs.
 CHECK_E2E := Tests/EndToEnd/test_jsonrpc_spec.py Tests/EndToEnd/test_lifecycle.py \
-	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py
+	Tests/EndToEnd/test_framing.py Tests/EndToEnd/test_api_keys_lifecycle.py Tests/EndToEnd/test_mcp_protocol.py
 check: system-deps test-deps build
 	$(MAKE) --no-print-directory unit-tests
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
@@ -42,8 +42,19 @@ build: system-deps
 ## symbols up at run time. Benchmarks/run.sh builds this way.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
 	-Xlinker --no-export-dynamic
+## Jansson, libstdc++, zlib and libgcc's unwinder are linked statically too, so the shipped
+## binaries need nothing beyond glibc (the wheel and the npm package carry them): a jansson.pc
+## whose -L points at a folder of their static archives comes first in the search path.
+STATIC_LIBS := $(CURDIR)/.build/static-libs
 release: system-deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	@[ -f "$$($${CC:-cc} -print-file-name=libz.a)" ] || { echo "installing: zlib1g-dev"; $(SUDO) apt-get update -qq && $(APT_INSTALL) zlib1g-dev; }
+	@mkdir -p $(STATIC_LIBS)
+	@ln -sf "$$(pkg-config --variable=libdir jansson)/libjansson.a" $(STATIC_LIBS)/libjansson.a
+	@for archive in libstdc++.a libz.a; do ln -sf "$$($${CC:-cc} -print-file-name=$$archive)" $(STATIC_LIBS)/$$archive; done
+	@ln -sf "$$($${CC:-cc} -print-file-name=libgcc_eh.a)" $(STATIC_LIBS)/libgcc_s.a
+	@printf 'Name: jansson\nDescription: Jansson, linked statically\nVersion: %s\nLibs: -L%s -ljansson\nCflags: %s\n' \
+		"$$(pkg-config --modversion jansson)" $(STATIC_LIBS) "$$(pkg-config --cflags jansson)" > $(STATIC_LIBS)/jansson.pc
+	PKG_CONFIG_PATH=$(STATIC_LIBS) $(SWIFT) build $(RELEASE_FLAGS)
 
 ## `make install PREFIX=...` (default /usr/local; DESTDIR for staging): the release binaries,
 ## stripped, the thin forwarder in libexec (where `--remote auto` looks for it), bash, zsh and
@@ -122,8 +133,8 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Test-only tools: jq, Neovim, Emacs, zsh, fish, man, binutils, npm and venv from Debian, pytest and
-## jsonschema from PyPI.
+## Test-only tools: jq, Neovim, Emacs, zsh, fish, man, binutils, npm and venv from Debian, pytest,
+## jsonschema, mcp and fastmcp from PyPI.
 test-deps: system-deps
 	@missing=""; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
@@ -141,7 +152,7 @@ test-deps: system-deps
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 	@command -v node >/dev/null 2>&1 || { echo "Node.js >= 18 is required for the Node client's tests"; exit 1; }
-	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema' 2>/dev/null || \
+	@$(PYTHON) -c 'import pytest, pytest_timeout, jsonschema, mcp, fastmcp' 2>/dev/null || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/EndToEnd/requirements.txt || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check --break-system-packages -r Tests/EndToEnd/requirements.txt
 

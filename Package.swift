@@ -171,9 +171,27 @@ let package = Package(
                 "JSONRPC",
                 "InfrahubClient",
                 "APIKeyStore",
+                "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("openrpc.json")],
+            swiftSettings: strictSettings
+        ),
+        // MCP, the second session protocol beside the LSP-style one: the handshake, the four
+        // tools, the key resources and their change notifications, over the same key store and
+        // JSON-RPC core (issue 13).
+        .target(
+            name: "HyperstackMCP",
+            dependencies: [
+                "Locking",
+                "Credentials",
+                "JanssonJSON",
+                "JSONRPC",
+                "InfrahubClient",
+                "APIKeyStore",
+                "HyperstackRPCServer",
+                "SecureFiles",
+            ],
             swiftSettings: strictSettings
         ),
         // The composition root, where the two stacks meet: builds the upstream (HTTP or the
@@ -193,6 +211,7 @@ let package = Package(
                 "HyperstackSandbox",
                 "APIKeyStore",
                 "HyperstackRPCServer",
+                "HyperstackMCP",
                 "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -291,6 +310,7 @@ let package = Package(
                 "JSONRPCStdio",
                 "HyperstackRPCServer",
                 "HyperstackRPCHost",
+                "HyperstackMCP",
                 "SecureFiles",
                 "LogOutput",
                 "CProcessStartup",
@@ -420,6 +440,14 @@ let package = Package(
                 "Locking",
                 "Credentials", "HyperstackProtocol", "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
                 "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HyperstackMCPTests",
+            dependencies: [
+                "HyperstackMCP", "HyperstackRPCServer", "HyperstackRPCHost", "JSONRPC", "JSONRPCTestSupport",
+                "JanssonJSON", "APIKeyStore", "InfrahubClient", "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),

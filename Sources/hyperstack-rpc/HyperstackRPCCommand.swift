@@ -24,7 +24,7 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
         // The fingerprint names the build exactly (and its daemon socket): two binaries with the
         // same version but another build say so here.
         version: "\(ServerIdentity.version) (build \(BuildFingerprint.ofThisBuild))",
-        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self],
+        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self, MCPCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

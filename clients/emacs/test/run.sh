@@ -17,16 +17,8 @@ command -v jq >/dev/null || { echo "emacs: jq not found (apt-get install -y jq)"
 
 # A home of its own: no init file, no secret files or daemon state in the developer's home.
 state="$(mktemp -d)"
-# The shared daemon's runtime directory (fresh, 0700), so the remote test gets a daemon of its own,
-# stopped afterwards through the socket `daemon status` names (or by its pid).
-runtime="$(mktemp -d /tmp/hs-xdg-XXXXXXXX)"
-chmod 700 "$runtime"
-stop_daemon() {
-  local status pid socket
-  status="$(XDG_RUNTIME_DIR="$runtime" "$bin" daemon status 2>/dev/null </dev/null)" || return 0  # no daemon
-  pid="$(jq -r .pid <<<"$status")" socket="$(jq -r .socket <<<"$status")"
-  "$bin" daemon stop --remote "unix:$socket" </dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
+# remote = auto: a daemon of its own, in $runtime (see clients/testing/private-daemon.sh).
+source "$repo/clients/testing/private-daemon.sh"
 trap 'stop_daemon; rm -rf "$state" "$runtime"' EXIT
 export HOME="$state" XDG_CONFIG_HOME="$state/config" XDG_STATE_HOME="$state/state" XDG_RUNTIME_DIR="$runtime"
 # Never let a real key from the environment reach the sandboxed runs, nor its daemon setting decide for us.
