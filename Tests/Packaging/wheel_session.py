@@ -5,11 +5,16 @@
 
 import os
 import sys
+from importlib.metadata import version as installed_version
 
+import hyperstack_rpc
 from hyperstack_rpc import Client, resolve_binary
 
 bundled, version = sys.argv[1], sys.argv[2]
 server = os.path.join(bundled, "hyperstack-rpc")
+# The version, from its one source, in the metadata and the package.
+assert installed_version("hyperstack-rpc") == version, f"the wheel's metadata says {installed_version('hyperstack-rpc')}"
+assert hyperstack_rpc.__version__ == version, hyperstack_rpc.__version__
 assert resolve_binary() == server, f"resolve_binary() is {resolve_binary()}, not the bundled {server}"
 with Client(sandbox=True) as client:
     assert os.readlink(f"/proc/{client.pid}/exe") == server, os.readlink(f"/proc/{client.pid}/exe")
