@@ -207,4 +207,4 @@ bench-smoke:
 	HYPERSTACK_BENCH_BUILD=debug Benchmarks/run.sh --smoke
 
 clean:
-	rm -rf .build
+	rm -rf .build dist
