@@ -10,7 +10,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --n
 RPC_BIN := .build/debug/hyperstack-rpc
 SANDBOX_BIN := .build/debug/hyperstack-sandbox
 
-.PHONY: release install uninstall manuals wheel npm-pack packaging-tests demo test check build fuzz fuzz-short sanitizers sanitizers-short soak system-deps test-deps unit-tests e2e-tests daemon-tests client-tests bench bench-smoke clean
+.PHONY: release install uninstall manuals wheel npm-pack package-bin packaging-tests demo test check build fuzz fuzz-short sanitizers sanitizers-short soak system-deps test-deps unit-tests e2e-tests daemon-tests client-tests bench bench-smoke clean
 
 ## The main job: a scripted session against the embedded sandbox.
 demo: system-deps build
@@ -18,7 +18,8 @@ demo: system-deps build
 
 ## Every test: Swift units, end-to-end over pipes and HTTP, the clients, the bench harness.
 test: system-deps test-deps build
-	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests fuzz-short sanitizers-short bench-smoke
+	$(MAKE) --no-print-directory unit-tests e2e-tests client-tests fuzz-short sanitizers-short bench-smoke \
+		packaging-tests
 
 ## The edit loop: build, the Swift unit tests and a quick end-to-end subset (a few minutes
 ## on an incremental build). `make test` stays the full suite that CI runs.
@@ -91,6 +92,36 @@ uninstall:
 	rm -f $(addprefix $(INSTALL_ROOT)/,$(INSTALLED_FILES))
 	-rmdir $(INSTALL_ROOT)/libexec/hyperstack-rpc 2>/dev/null
 
+## The packages that carry the server (`pip install dist/*.whl`, `npm install ./dist/*.tgz`): the
+## release binaries, stripped as `make install` strips them, with the thin forwarder beside the
+## server (where `--remote auto` looks first). `make wheel` writes dist/hyperstack_rpc-<version>-
+## <tags>.whl, a platform wheel tagged from what the binaries need (manylinux_2_N when that is
+## glibc alone); `make npm-pack` writes dist/hyperstack-rpc-<version>.tgz, offline. Each replaces
+## the previous one in dist/, so `dist/*.whl` names one wheel.
+PACKAGE_BIN := .build/package-bin
+PACKAGED_BINARIES := hyperstack-rpc hyperstack-rpc-forwarder hyperstack-sandbox
+package-bin: release
+	rm -rf $(PACKAGE_BIN)
+	install -d -m 0755 $(PACKAGE_BIN)
+	for b in $(PACKAGED_BINARIES); do install -m 0755 -s $(RELEASE_DIR)/$$b $(PACKAGE_BIN)/$$b; done
+
+wheel: package-bin
+	rm -f dist/hyperstack_rpc-*.whl
+	$(PYTHON) clients/python/make_wheel.py --binaries $(PACKAGE_BIN) --dist dist
+
+npm-pack: package-bin
+	rm -f dist/hyperstack-rpc-*.tgz
+	node clients/node/make_package.mjs --binaries $(PACKAGE_BIN) --dist dist
+
+## In `make test`: `make install`/`uninstall` into a temporary PREFIX, the wheel in a fresh venv and
+## the tarball in an empty npm project, each with PATH holding only the system directories
+## (Tests/Packaging; under a minute each after the release build). The install test runs
+## `make -o release -o manuals install`: this target has just made both.
+packaging-tests: release manuals wheel npm-pack
+	PYTHON=$(PYTHON) Tests/Packaging/test_install.sh
+	PYTHON=$(PYTHON) Tests/Packaging/test_wheel.sh
+	Tests/Packaging/test_npm.sh
+
 ## Build dependencies: Jansson and pkg-config, installed only when missing.
 system-deps:
 	@missing=""; \
@@ -102,13 +133,20 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Test-only tools: jq, Neovim and Emacs from Debian, pytest, jsonschema, mcp and fastmcp from PyPI.
+## Test-only tools: jq, Neovim, Emacs, zsh, fish, man, binutils, npm and venv from Debian, pytest,
+## jsonschema, mcp and fastmcp from PyPI.
 test-deps: system-deps
 	@missing=""; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v nvim >/dev/null 2>&1 || missing="$$missing neovim"; \
 	command -v emacs >/dev/null 2>&1 || missing="$$missing emacs-nox"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
+	command -v fish >/dev/null 2>&1 || missing="$$missing fish"; \
+	command -v man >/dev/null 2>&1 || missing="$$missing man-db"; \
+	{ command -v objdump && command -v strip; } >/dev/null 2>&1 || missing="$$missing binutils"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; \
@@ -169,4 +207,4 @@ bench-smoke:
 	HYPERSTACK_BENCH_BUILD=debug Benchmarks/run.sh --smoke
 
 clean:
-	rm -rf .build
+	rm -rf .build dist
