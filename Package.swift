@@ -172,9 +172,27 @@ let package = Package(
                 "JSONRPC",
                 "InfrahubClient",
                 "APIKeyStore",
+                "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("openrpc.json")],
+            swiftSettings: strictSettings
+        ),
+        // MCP, the second session protocol beside the LSP-style one: the handshake, the four
+        // tools, the key resources and their change notifications, over the same key store and
+        // JSON-RPC core (issue 13).
+        .target(
+            name: "HyperstackMCP",
+            dependencies: [
+                "Locking",
+                "Credentials",
+                "JanssonJSON",
+                "JSONRPC",
+                "InfrahubClient",
+                "APIKeyStore",
+                "HyperstackRPCServer",
+                "SecureFiles",
+            ],
             swiftSettings: strictSettings
         ),
         // The composition root, where the two stacks meet: builds the upstream (HTTP or the
@@ -194,6 +212,7 @@ let package = Package(
                 "HyperstackSandbox",
                 "APIKeyStore",
                 "HyperstackRPCServer",
+                "HyperstackMCP",
                 "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -292,6 +311,7 @@ let package = Package(
                 "JSONRPCStdio",
                 "HyperstackRPCServer",
                 "HyperstackRPCHost",
+                "HyperstackMCP",
                 "SecureFiles",
                 "LogOutput",
                 "CProcessStartup",
@@ -421,6 +441,14 @@ let package = Package(
                 "Locking",
                 "Credentials", "HyperstackProtocol", "HyperstackRPCHost", "HyperstackRPCServer", "JSONRPC", "JSONRPCStdio", "JSONRPCTestSupport", "JanssonJSON",
                 "HyperstackSandbox", "APIKeyStore", "InfrahubClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HyperstackMCPTests",
+            dependencies: [
+                "HyperstackMCP", "HyperstackRPCServer", "HyperstackRPCHost", "JSONRPC", "JSONRPCTestSupport",
+                "JanssonJSON", "APIKeyStore", "InfrahubClient", "SecureFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),

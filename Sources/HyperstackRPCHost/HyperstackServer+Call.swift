@@ -2,6 +2,7 @@ import HyperstackSandbox
 import JSONRPC
 import JanssonJSON
 import Logging
+import SecureFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -17,12 +18,14 @@ extension HyperstackServer {
     /// same change notifications, which it skips), then writes the result to stdout or the
     /// error to stderr. Returns the response and the exit status that says which happened
     /// (see `CallOutcome`).
-    package static func call(_ method: String, params: JSON?, settings: Settings, logger: Logger) async throws -> CallOutcome {
+    package static func call(
+        _ method: String, params: JSON?, settings: Settings, secretFiles: SecretFilePolicy? = nil, logger: Logger
+    ) async throws -> CallOutcome {
         // A reader that went away is EPIPE, reported below, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         // One-shot calls queue for the state file rather than fail at once; a server holds it for its life.
         let stateLock = try settings.sandboxState.map { try SandboxStateLock(statePath: $0, wait: Self.stateLockWait) }
-        let server = try HyperstackServer(settings: settings, logger: logger)
+        let server = try HyperstackServer(settings: settings, secretFiles: secretFiles, logger: logger)
         let responses = ResponseCollector()
         let session = server.openSession(framing: .ndjson, sink: responses, events: .ignored)
 

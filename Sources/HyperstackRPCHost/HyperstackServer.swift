@@ -5,6 +5,7 @@ import HyperstackRPCServer
 import InfrahubClient
 import JSONRPC
 import Logging
+import SecureFiles
 
 /// The composition root: the one place that builds the server from `Settings`, and the one
 /// place that puts a key store, a method table and a connection together.
@@ -17,6 +18,9 @@ import Logging
 package final class HyperstackServer: Sendable {
     let settings: Settings
     let upstream: Upstream
+    /// Where `apiKeys.generate {secretFile}` and MCP's `generate_api_key` may write secrets.
+    let secretFiles: SecretFilePolicy
+    let includeTestMethods: Bool
     private let methods: MethodTable
     private let logger: Logger
     /// A daemon's store: the credentials came with the sessions' hello, so `initialize` does
@@ -25,14 +29,18 @@ package final class HyperstackServer: Sendable {
 
     /// Builds the upstream side and the method table; a bad base URL, key or token throws here.
     /// `HYPERSTACK_RPC_TEST_METHODS=1` adds the test-only methods (see `TestOnlyMethods`).
-    /// - Parameter shared: for a store of the daemon, what it shares (see `SharedUpstream`).
-    package init(settings: Settings, shared: SharedUpstream? = nil, logger: Logger) throws {
+    /// - Parameters:
+    ///   - shared: for a store of the daemon, what it shares (see `SharedUpstream`).
+    ///   - secretFiles: `--secrets-dir` and `--allow-secrets-in`; `nil` for the default secrets directory.
+    package init(settings: Settings, shared: SharedUpstream? = nil, secretFiles: SecretFilePolicy? = nil, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
         isShared = shared != nil
         upstream = try Upstream(settings: settings, shared: shared, logger: logger)
-        let includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
-        methods = ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods)
+        let secretFiles = secretFiles ?? .standard(environment: Environment.value)
+        self.secretFiles = secretFiles
+        includeTestMethods = Environment.value(TestOnlyMethods.environmentVariable) == "1"
+        methods = ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods, secretFiles: secretFiles)
     }
 
     /// The store every session of this server shares.
@@ -50,27 +58,39 @@ package final class HyperstackServer: Sendable {
     ) -> HyperstackSession {
         let client = upstream.client
         let applyCredentials = !isShared
-        let limits = limits ?? SessionLimits(settings: settings)
         let session = LSPSession(
             onInitialize: { initialize in
                 if applyCredentials, !initialize.credentials.isEmpty { client.adoptCredentials(initialize.credentials) }
                 if let processID = initialize.processID { events.clientProcess(processID) }
             },
             onExit: { code in events.exit(code) })
+        let methods = methods
+        return open(
+            session, framing: framing, sink: sink, limits: limits ?? SessionLimits(settings: settings),
+            methods: { pollDemand in ServerMethods.session(methods, pollDemand: pollDemand) },
+            onChange: { connection, change in
+                connection.notify(KeyChangeNotification.method, params: KeyChangeNotification.params(for: change))
+            })
+    }
+
+    /// The wiring every session shares, whatever its protocol: the session's polling demand, a
+    /// connection over its method table, and its subscription to the store's changes.
+    func open(
+        _ session: any RPCSession, framing: Framing, sink: any FrameSink, limits: SessionLimits,
+        methods: (PollDemand) -> MethodTable, onChange: @escaping @Sendable (RPCConnection, KeyChange) -> Void
+    ) -> HyperstackSession {
         let pollDemand = upstream.store.demandPolling(
             limits.pollInterval > 0 ? Duration(optionSeconds: limits.pollInterval) : nil)
         let connection = RPCConnection(
             configuration: ConnectionConfiguration(
                 framing: framing, maxMessageBytes: limits.maxMessageBytes, maxInFlight: limits.maxInFlight),
             session: session,
-            methods: ServerMethods.session(methods, pollDemand: pollDemand),
+            methods: methods(pollDemand),
             sink: sink,
             logger: logger)
         // Strong: the store holds this receiver, and with it the connection, only until the
         // session stops and cancels the subscription.
-        let subscription = upstream.store.subscribe { change in
-            connection.notify(KeyChangeNotification.method, params: KeyChangeNotification.params(for: change))
-        }
+        let subscription = upstream.store.subscribe { change in onChange(connection, change) }
         return HyperstackSession(connection: connection, subscription: subscription, pollDemand: pollDemand)
     }
 

@@ -4,9 +4,9 @@ import JanssonJSON
 
 /// The protocol's JSON shapes for keys and changes. The secret is added only by
 /// the generate result, never here, so no other message can carry one.
-enum APIKeyEncoding {
+package enum APIKeyEncoding {
     /// `{id, name, description, createdAt, maskedKey}`.
-    static func json(_ record: APIKeyRecord) -> JSON {
+    package static func json(_ record: APIKeyRecord) -> JSON {
         [
             "id": .int(record.id),
             "name": .string(record.name),
@@ -17,7 +17,7 @@ enum APIKeyEncoding {
     }
 
     /// The params of `apiKeys.didChange`.
-    static func json(_ change: KeyChange) -> JSON {
+    package static func json(_ change: KeyChange) -> JSON {
         [
             "revision": .int(change.revision),
             "cause": .string(change.cause.rawValue),

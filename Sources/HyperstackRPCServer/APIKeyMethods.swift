@@ -3,6 +3,7 @@ import Credentials
 import InfrahubClient
 import JSONRPC
 import JanssonJSON
+import SecureFiles
 
 /// The `apiKeys.*` methods: validate params locally, call the key store, and shape results.
 ///
@@ -11,20 +12,24 @@ import JanssonJSON
 /// why a generate cannot be cancelled once it has started upstream.
 package struct APIKeyMethods: Sendable {
     private let store: KeyStore
+    private let secretFiles: SecretFilePolicy
     private let listCache = ListResultCache()
 
     /// Shortest polling interval accepted: anything faster would spin and eat the
     /// upstream rate limit, and nanosecond values would round to "off".
     package static let minimumPollInterval = 0.1
 
-    package init(store: KeyStore) {
+    /// - Parameter secretFiles: where `apiKeys.generate {secretFile}` may write a secret.
+    package init(store: KeyStore, secretFiles: SecretFilePolicy) {
         self.store = store
+        self.secretFiles = secretFiles
     }
 
     /// Adds every `apiKeys.*` method to `table`.
     package func register(in table: inout MethodTable) {
         let store = store
         let listCache = listCache
+        let secretFiles = secretFiles
         // A fresh cache answers inline on the reader thread: no task, no actor.
         table.register("apiKeys.list") { params in
             let request = try ListRequest(params)
@@ -42,15 +47,34 @@ package struct APIKeyMethods: Sendable {
             let reader = try ParamsReader(params, method: "apiKeys.generate")
             let name = try reader.keyName("name")
             let description = try reader.optionalString("description")
+            let destination = try Self.secretDestination(reader, policy: secretFiles)
             // Once the call is on its way upstream, the key may exist and its secret is
-            // only in the answer: from here on, $/cancelRequest must not drop that answer.
-            guard context.commitToCompletion() else { throw CancellationError() }
-            let generated = try await Self.upstream { () throws(InfrahubError) in
-                try await store.generate(name: name, description: description)
+            // only in the answer (or its file): from here on, $/cancelRequest must not drop that answer.
+            let outcome: KeyGeneration.Outcome
+            do throws(KeyGeneration.Failure) {
+                outcome = try await KeyGeneration.generate(
+                    store: store, name: name, description: description, destination: destination,
+                    commit: { context.commitToCompletion() })
+            } catch {
+                switch error {
+                case .secretFileRefused(let refusal):
+                    throw RPCError.invalidParams(field: "secretFile", reason: "cannot be used: \(refusal.path): \(refusal.reason)")
+                case .cancelled: throw CancellationError()
+                case .upstream(let failure): throw RPCError(upstream: failure)
+                }
             }
-            var key = APIKeyEncoding.json(generated.key.record).objectValue ?? [:]
-            key["secret"] = .string(generated.key.secret.revealed)
-            return .json(["key": .object(key), "revision": .int(generated.revision)])
+            let key = APIKeyEncoding.json(outcome.key)
+            let revision = JSON.int(outcome.revision)
+            switch outcome.delivery {
+            case .inline(let secret):
+                var withSecret = key.objectValue ?? [:]
+                withSecret["secret"] = .string(secret.revealed)
+                return .json(["key": .object(withSecret), "revision": revision])
+            case .written(let path):
+                return .json(["key": key, "revision": revision, "secretFile": .string(path)])
+            case .notWritten(let path, let reason):
+                throw RPCError.secretNotWritten(key: outcome.key, revision: outcome.revision, path: path, reason: reason)
+            }
         }
         table.register("apiKeys.update") { params, _ in
             let reader = try ParamsReader(params, method: "apiKeys.update")
@@ -85,6 +109,16 @@ package struct APIKeyMethods: Sendable {
             }
             await demand.set(interval > 0 ? Duration(checkedSeconds: interval) : nil)
             return .json(["interval": interval == interval.rounded() ? .int(Int64(interval)) : .double(interval)])
+        }
+    }
+
+    /// `secretFile`: absent or null keeps the secret in the answer; a path is placed by the policy.
+    private static func secretDestination(_ reader: ParamsReader, policy: SecretFilePolicy) throws(RPCError) -> KeyGeneration.Destination {
+        guard let requested = try reader.optionalString("secretFile") else { return .inline }
+        do {
+            return .file(try SecretFilePath.resolve(requested, policy: policy))
+        } catch {
+            throw RPCError.invalidParams(field: "secretFile", reason: "is refused: \(error.reason)")
         }
     }
 

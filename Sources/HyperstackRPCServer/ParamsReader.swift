@@ -7,11 +7,11 @@ import JanssonJSON
 /// All validation happens here, before any upstream call, so a bad request never
 /// costs an HTTP round trip. Unknown members are ignored, as LSP servers do, so newer
 /// clients keep working against older servers.
-struct ParamsReader {
+package struct ParamsReader {
     private let object: JSONObject
 
     /// Accepts an object or absent params; positional (array) params are refused.
-    init(_ params: JSON?, method: String) throws(RPCError) {
+    package init(_ params: JSON?, method: String) throws(RPCError) {
         switch params {
         case nil, .null?:
             object = [:]
@@ -25,8 +25,17 @@ struct ParamsReader {
         }
     }
 
+    /// Refuses members other than `allowed`, for callers whose schema says
+    /// `additionalProperties: false` (MCP's tools); JSON-RPC methods ignore unknown members.
+    package func rejectUnknown(allowed: Set<String>) throws(RPCError) {
+        if let unknown = object.keys.first(where: { !allowed.contains($0) }) {
+            let known = allowed.sorted().joined(separator: ", ")
+            throw RPCError.invalidParams(field: unknown, reason: "is not an argument of this call (it takes: \(known))")
+        }
+    }
+
     /// A string of 1 to 200 characters, as upstream requires for key names.
-    func keyName(_ field: String) throws(RPCError) -> String {
+    package func keyName(_ field: String) throws(RPCError) -> String {
         guard let value = object[field], !value.isNull else {
             throw RPCError.invalidParams(field: field, reason: "is required")
         }
@@ -42,7 +51,7 @@ struct ParamsReader {
     }
 
     /// An optional string; absent and `null` both mean "no value".
-    func optionalString(_ field: String) throws(RPCError) -> String? {
+    package func optionalString(_ field: String) throws(RPCError) -> String? {
         guard let value = object[field], !value.isNull else { return nil }
         guard let string = value.stringValue else {
             throw RPCError.invalidParams(field: field, reason: "must be a string or null, not \(value.typeName)")
@@ -51,7 +60,7 @@ struct ParamsReader {
     }
 
     /// The description member of an update: absent keeps it, `null` clears it.
-    func descriptionUpdate(_ field: String) throws(RPCError) -> DescriptionUpdate {
+    package func descriptionUpdate(_ field: String) throws(RPCError) -> DescriptionUpdate {
         guard let value = object[field] else { return .keep }
         if value.isNull { return .clear }
         guard let string = value.stringValue else {
@@ -64,7 +73,7 @@ struct ParamsReader {
     ///
     /// Every id `apiKeys.list` can return is accepted, zero and negative ones included: upstream
     /// decides which ids exist, and a key we refused here could never be renamed or removed.
-    func keyID(_ field: String) throws(RPCError) -> Int64 {
+    package func keyID(_ field: String) throws(RPCError) -> Int64 {
         guard let value = object[field], !value.isNull else {
             throw RPCError.invalidParams(field: field, reason: "is required")
         }
@@ -74,7 +83,7 @@ struct ParamsReader {
         return id
     }
 
-    func optionalBool(_ field: String) throws(RPCError) -> Bool? {
+    package func optionalBool(_ field: String) throws(RPCError) -> Bool? {
         guard let value = object[field], !value.isNull else { return nil }
         guard let bool = value.boolValue else {
             throw RPCError.invalidParams(field: field, reason: "must be a boolean, not \(value.typeName)")
@@ -83,7 +92,7 @@ struct ParamsReader {
     }
 
     /// A finite, non-negative number of seconds.
-    func optionalSeconds(_ field: String) throws(RPCError) -> Double? {
+    package func optionalSeconds(_ field: String) throws(RPCError) -> Double? {
         guard let value = object[field], !value.isNull else { return nil }
         guard let seconds = value.numberValue else {
             throw RPCError.invalidParams(field: field, reason: "must be a number of seconds, not \(value.typeName)")
@@ -97,14 +106,14 @@ struct ParamsReader {
         return seconds
     }
 
-    func requiredSeconds(_ field: String) throws(RPCError) -> Double {
+    package func requiredSeconds(_ field: String) throws(RPCError) -> Double {
         guard let seconds = try optionalSeconds(field) else {
             throw RPCError.invalidParams(field: field, reason: "is required")
         }
         return seconds
     }
 
-    func optionalInteger(_ field: String, in range: ClosedRange<Int64>) throws(RPCError) -> Int64? {
+    package func optionalInteger(_ field: String, in range: ClosedRange<Int64>) throws(RPCError) -> Int64? {
         guard let value = object[field], !value.isNull else { return nil }
         guard let integer = value.intValue else {
             throw RPCError.invalidParams(field: field, reason: "must be an integer, not \(value.typeName)")

@@ -13,6 +13,8 @@ package enum ServerIdentity {
     package static let capabilities: JSON = [
         "apiKeys": [
             "list": true, "generate": true, "update": true, "delete": true, "watch": true, "didChange": true,
+            // apiKeys.generate takes secretFile (clients such as the Emacs helper look for this name).
+            "secretFile": true,
         ],
         "framings": ["lsp", "ndjson"],
         "cancellation": true,

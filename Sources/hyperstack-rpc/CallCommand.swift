@@ -56,7 +56,8 @@ struct CallCommand: AsyncParsableCommand {
         if let remote = RemoteChoice.endpoint(option: options.remote) {
             outcome = try await Forwarder.call(method, params: parsed, settings: options.settings, endpoint: remote, logger: logger)
         } else {
-            outcome = try await HyperstackServer.call(method, params: parsed, settings: options.settings, logger: logger)
+            outcome = try await HyperstackServer.call(
+                method, params: parsed, settings: options.settings, secretFiles: options.secretFiles, logger: logger)
         }
         Foundation.exit(outcome.exitStatus)
     }

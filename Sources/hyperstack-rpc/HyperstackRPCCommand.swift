@@ -1,6 +1,8 @@
 import ArgumentParser
 import CProcessStartup
+import DaemonWire
 import Foundation
+import HyperstackDaemon
 import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPCStdio
@@ -21,8 +23,10 @@ struct HyperstackRPCCommand: AsyncParsableCommand {
             SIGTERM, SIGINT and SIGHUP finish in-flight requests, then exit 0; SIGUSR1 logs one \
             status line; SIGUSR2 is ignored. A closed or read-only stdout at start is exit status 1.
             """,
-        version: ServerIdentity.version,
-        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self],
+        // The fingerprint names the build exactly (and its daemon socket): two binaries with the
+        // same version but another build say so here.
+        version: "\(ServerIdentity.version) (build \(BuildFingerprint.ofThisBuild))",
+        subcommands: [ServeCommand.self, CallCommand.self, DaemonCommand.self, MCPCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

@@ -5,6 +5,7 @@ import HyperstackRPCHost
 import HyperstackRPCServer
 import JSONRPC
 import Logging
+import SecureFiles
 
 /// Options that both serving and one-shot calls take.
 struct SharedOptions: ParsableArguments {
@@ -53,6 +54,19 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Work through the shared per-user daemon: auto (start it if needed), unix:PATH (that socket only) or off (default: $HYPERSTACK_RPC_REMOTE, else off).", valueName: "auto|unix:PATH|off"))
     var remote: String?
 
+    @Option(help: ArgumentHelp("Write generated secrets (apiKeys.generate's secretFile, MCP's generate_api_key) into this directory, created 0700 (default: $XDG_STATE_HOME/hyperstack-rpc/secrets, else ~/.local/state/hyperstack-rpc/secrets).", valueName: "dir"))
+    var secretsDir: String?
+
+    @Option(help: ArgumentHelp("Also allow an absolute secretFile under this directory (repeatable).", valueName: "dir"))
+    var allowSecretsIn: [String] = []
+
+    /// `--secrets-dir` and `--allow-secrets-in`, relative paths taken from the current directory.
+    var secretFiles: SecretFilePolicy {
+        SecretFilePolicy(
+            secretsDirectory: secretsDir ?? SecretFilePolicy.defaultSecretsDirectory(environment: Environment.value),
+            allowedDirectories: allowSecretsIn)
+    }
+
     /// The parsed values.
     var settings: Settings {
         Settings(
@@ -72,6 +86,9 @@ struct SharedOptions: ParsableArguments {
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1 request") }
         if sandboxState != nil && !sandbox { throw ValidationError("--sandbox-state needs --sandbox") }
+        if secretsDir?.isEmpty == true || allowSecretsIn.contains(where: \.isEmpty) {
+            throw ValidationError("--secrets-dir and --allow-secrets-in need a directory")
+        }
         if let remote {
             do {
                 _ = try RemoteEndpoint.parse(remote, fingerprint: "", environment: { _ in nil })

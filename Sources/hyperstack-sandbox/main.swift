@@ -28,6 +28,7 @@ struct HyperstackSandboxCommand: AsyncParsableCommand {
             address (127.0.0.0/8, ::1, localhost) is refused unless --allow-remote-control is given.
             With --state, the file is locked for the life of the process; a second process on it is refused.
             Stops cleanly on SIGTERM or SIGINT.
+            Example: hyperstack-sandbox --port 8080 --state /tmp/keys.json
             """
     )
 

@@ -50,3 +50,18 @@ def test_requests_run_concurrently_and_replies_come_out_of_order(spawn):
 def test_test_methods_are_absent_without_the_environment_variable(spawn):
     rpc = spawn("--sandbox", env={"HYPERSTACK_RPC_TEST_METHODS": "0"})
     assert rpc.request("test.sleep", {"ms": 1})["error"]["code"] == -32601
+
+
+def test_end_of_input_after_a_cancelled_upstream_call_exits_0(spawn, sandbox_server):
+    """The cancelled call's upstream request outlives the session; releasing the HTTP client
+    unshut used to trap (SIGILL) in about half the runs."""
+    sandbox_server.faults({"method": "GET", "path": "/api-key", "latency_ms": 800, "count": 3})
+    for _ in range(3):
+        rpc = sandbox_server.spawn_rpc(spawn)
+        slow = rpc.start_request("apiKeys.list", {"refresh": True})
+        time.sleep(0.2)
+        rpc.notify("$/cancelRequest", {"id": slow})
+        assert rpc.wait_response(slow)["error"]["code"] == -32800
+        time.sleep(0.8)
+        rpc.close_stdin()
+        assert rpc.wait_exit(10) == 0, rpc.stderr_tail()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket as socket_module
 import subprocess
@@ -61,7 +62,10 @@ def test_status_and_stop_exit_3_on_a_stale_socket(daemon_env):
 
 
 def test_status_prints_every_documented_field(daemon_env, forwarders, sandbox_server):
-    version = daemon_env.run("--version").stdout.decode().strip()
+    version_line = daemon_env.run("--version").stdout.decode().strip()
+    match = re.fullmatch(r"(\S+) \(build ([0-9a-f]{16})\)", version_line)
+    assert match, version_line
+    version, fingerprint = match.groups()
     before = datetime.now(timezone.utc).replace(microsecond=0)
     http = [forwarders(framing="ndjson", sandbox=sandbox_server), forwarders(framing="lsp", sandbox=sandbox_server)]
     embedded = forwarders("--sandbox", "--poll-interval", "5", framing="ndjson")
@@ -80,6 +84,8 @@ def test_status_prints_every_documented_field(daemon_env, forwarders, sandbox_se
     assert isinstance(status["pid"], int) and is_running(status["pid"])
     assert daemon_env.daemon_pids() == {status["pid"]}
     assert status["version"] == version
+    assert status["fingerprint"] == fingerprint
+    assert Path(status["socket"]).name == f"daemon-{fingerprint}.sock"
     assert FINGERPRINT.match(status["fingerprint"]), status["fingerprint"]
     assert status["socket"] == str(daemon_env.socket_dir / f"daemon-{status['fingerprint']}.sock")
     assert ISO_UTC.match(status["startedAt"]), status["startedAt"]

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 
 /** Options for spawning and talking to `hyperstack-rpc`. */
 export interface ClientOptions {
-  /** Server executable. Default: $HYPERSTACK_RPC_BIN, then `hyperstack-rpc` on PATH. */
+  /** Server executable. Default: $HYPERSTACK_RPC_BIN, then the binary the npm tarball carries (bin/hyperstack-rpc), then `hyperstack-rpc` on PATH. */
   path?: string;
   /** Use the built-in emulator instead of the real API (`--sandbox`). */
   sandbox?: boolean;

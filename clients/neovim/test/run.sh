@@ -24,16 +24,8 @@ timeout 60 nvim --headless -u NONE -i NONE -n \
   --cmd "set runtimepath^=$plugin" \
   -c "luafile $here/spec.lua"
 
-# remote = 'auto' (issue 12): a runtime directory of its own (fresh, 0700), so its own daemon,
-# stopped afterwards through the socket `daemon status` names (or by its pid).
-runtime="$(mktemp -d /tmp/hs-xdg-XXXXXXXX)"
-chmod 700 "$runtime"
-stop_daemon() {
-  local status pid socket
-  status="$(XDG_RUNTIME_DIR="$runtime" "$bin" daemon status 2>/dev/null </dev/null)" || return 0  # no daemon
-  pid="$(jq -r .pid <<<"$status")" socket="$(jq -r .socket <<<"$status")"
-  "$bin" daemon stop --remote "unix:$socket" </dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
+# remote = auto: a daemon of its own, in $runtime (see clients/testing/private-daemon.sh).
+source "$repo/clients/testing/private-daemon.sh"
 trap 'stop_daemon; rm -rf "$state" "$runtime"' EXIT
 XDG_RUNTIME_DIR="$runtime" timeout 60 nvim --headless -u NONE -i NONE -n \
   --cmd "set runtimepath^=$plugin" \

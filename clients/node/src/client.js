@@ -3,7 +3,9 @@
 
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { FrameDecoder, ProtocolError, encodeFrame } from './framing.js';
 import {
@@ -20,9 +22,33 @@ const EXIT_DRAIN_MS = 200;
 /** Ids of cancelled requests kept so their late replies can be recognised and dropped. */
 const MAX_ABANDONED_IDS = 10_000;
 
-/** Resolves the server executable: explicit option, then $HYPERSTACK_RPC_BIN, then PATH. */
-function resolveBinary(path) {
-  return path ?? process.env.HYPERSTACK_RPC_BIN ?? 'hyperstack-rpc';
+/** Where `make npm-pack` puts the release binaries in the package; a checkout has no such folder. */
+const BUNDLE_DIR = fileURLToPath(new URL('../bin/', import.meta.url));
+
+/**
+ * Resolves the server executable: the `path` option, then $HYPERSTACK_RPC_BIN (empty counts as
+ * unset), then the binary the npm package carries (bin/hyperstack-rpc, with the thin forwarder
+ * beside it for `remote: 'auto'`), then `hyperstack-rpc` on PATH. The same order as the Python
+ * client. A bundled file that is not executable is an error, not a reason to run whatever
+ * version PATH holds. `env` and `bundleDir` are for tests.
+ */
+export function resolveBinary(path, { env = process.env, bundleDir = BUNDLE_DIR } = {}) {
+  if (path != null) return path;
+  if (env.HYPERSTACK_RPC_BIN) return env.HYPERSTACK_RPC_BIN;
+  const bundled = join(bundleDir, 'hyperstack-rpc');
+  if (existsSync(bundled)) {
+    try {
+      accessSync(bundled, constants.X_OK);
+    } catch {
+      throw new ServerDiedError({
+        exitCode: null, signal: null, stderrTail: [],
+        message: `The hyperstack-rpc bundled with this package at ${bundled} is not executable; reinstall the package, `
+          + 'or set the `path` option or HYPERSTACK_RPC_BIN to another hyperstack-rpc.',
+      });
+    }
+    return bundled;
+  }
+  return 'hyperstack-rpc';
 }
 
 /** The environment variable the server reads itself when no `--remote` is given. */
@@ -143,7 +169,13 @@ export class HyperstackClient extends EventEmitter {
     if (this.#state !== 'new') throw new Error('HyperstackClient.start() may only be called once');
     this.#state = 'starting';
     const options = this.#options;
-    const binary = resolveBinary(options.path);
+    let binary;
+    try {
+      binary = resolveBinary(options.path);
+    } catch (error) {
+      this.#finalize(error);
+      throw error;
+    }
     const child = spawn(binary, buildArgv(options), {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: buildEnv(options),

@@ -9,11 +9,13 @@ deletes it, and prints every apiKeys.didChange notification as it arrives.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+# In a checkout, use the client beside this file; a copy elsewhere uses the installed package.
+SOURCE = Path(__file__).resolve().parents[1] / "src"
+if (SOURCE / "hyperstack_rpc").is_dir():
+    sys.path.insert(0, str(SOURCE))
 
 from hyperstack_rpc import Client, KeyChange  # noqa: E402
 
@@ -31,9 +33,11 @@ def show_change(change: KeyChange) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default_binary = os.environ.get("HYPERSTACK_RPC_BIN") or str(
-        Path(__file__).resolve().parents[3] / ".build" / "debug" / "hyperstack-rpc")
-    parser.add_argument("--binary", default=default_binary, help="the hyperstack-rpc executable")
+    parser.add_argument(
+        "--binary",
+        help="the hyperstack-rpc executable (default: the client's lookup: $HYPERSTACK_RPC_BIN, else the "
+        "binary the wheel carries, else a checkout's .build, else PATH)",
+    )
     args = parser.parse_args()
 
     with Client(args.binary, sandbox=True, extra_args=["--log-level", "warning"]) as client:

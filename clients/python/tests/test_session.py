@@ -279,6 +279,7 @@ def test_binaries_are_found_in_the_variable_then_the_checkouts_build_then_path(
 ) -> None:
     checkout, bin_dir = tmp_path / "checkout", tmp_path / "bin"
     monkeypatch.setattr(launch, "repository_root", lambda: checkout)
+    monkeypatch.setattr(launch, "BUNDLE_DIR", tmp_path / "no-bundle")
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.delenv("SOME_BIN", raising=False)
     with pytest.raises(FileNotFoundError, match="swift build") as missing:
@@ -296,6 +297,49 @@ def test_binaries_are_found_in_the_variable_then_the_checkouts_build_then_path(
     assert launch.locate("tool", "SOME_BIN", explicit=on_path) == on_path
     monkeypatch.setenv("SOME_BIN", "tool")  # a name, looked up on PATH
     assert launch.locate("tool", "SOME_BIN") == on_path
+
+
+def test_the_bundled_binary_comes_after_the_variable_and_before_the_checkout_and_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order an installed wheel sees: explicit, variable, bundled, PATH (a checkout's build never shadows it)."""
+    checkout, bin_dir, bundle = tmp_path / "checkout", tmp_path / "bin", tmp_path / "_bin"
+    monkeypatch.setattr(launch, "repository_root", lambda: checkout)
+    monkeypatch.setattr(launch, "BUNDLE_DIR", bundle)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("SOME_BIN", raising=False)
+    on_path = _executable(bin_dir / "tool")
+    _executable(checkout / ".build" / "debug" / "tool")
+    bundled = _executable(bundle / "tool")
+    assert launch.bundled("tool") == Path(bundled)
+    assert launch.locate("tool", "SOME_BIN") == bundled
+    elsewhere = _executable(tmp_path / "elsewhere" / "tool")
+    monkeypatch.setenv("SOME_BIN", elsewhere)
+    assert launch.locate("tool", "SOME_BIN") == elsewhere
+    assert launch.locate("tool", "SOME_BIN", explicit=on_path) == on_path
+    monkeypatch.setenv("SOME_BIN", "")  # empty counts as unset
+    assert launch.locate("tool", "SOME_BIN") == bundled
+
+
+def test_a_bundled_file_that_is_not_executable_is_an_error_not_a_reason_to_use_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle, bin_dir = tmp_path / "_bin", tmp_path / "bin"
+    monkeypatch.setattr(launch, "BUNDLE_DIR", bundle)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("SOME_BIN", raising=False)
+    _executable(bin_dir / "tool")
+    bundle.mkdir()
+    (bundle / "tool").write_text("not a program")
+    (bundle / "tool").chmod(0o644)
+    with pytest.raises(FileNotFoundError, match="not an executable file; reinstall the wheel"):
+        launch.locate("tool", "SOME_BIN")
+
+
+def test_a_checkout_carries_no_bundled_binary() -> None:
+    """Only `make wheel` fills hyperstack_rpc/_bin; one in the source tree would shadow every checkout build."""
+    if launch.repository_root() is not None:
+        assert not launch.BUNDLE_DIR.exists(), f"{launch.BUNDLE_DIR} exists in the checkout"
 
 
 def test_the_checkout_is_only_believed_when_it_holds_the_swift_package() -> None:

@@ -1,7 +1,8 @@
 """How the server process is found and started, and how its stderr is remembered.
 
 Shared by the synchronous and asyncio clients so both find and spawn the server
-identically (and so does the client test suite: it finds binaries with :func:`locate`).
+identically (and so does the client test suite: it finds binaries with :func:`locate`), and by
+the ``hyperstack-rpc`` command the platform wheel installs (:mod:`hyperstack_rpc._command`).
 The API key travels only in the child's environment (``HYPERSTACK_API_KEY``): a command
 line is visible to every user via ``ps``. So it does with ``remote``: ``--remote`` names a
 socket, never a credential; the forwarder hands the key to the daemon over that socket.
@@ -24,6 +25,7 @@ __all__ = [
     "REMOTE_ENV",
     "remote_args",
     "repository_root",
+    "bundled",
     "locate",
     "resolve_binary",
     "Launch",
@@ -38,6 +40,8 @@ DEFAULT_BINARY = "hyperstack-rpc"
 REMOTE_ENV = "HYPERSTACK_RPC_REMOTE"
 #: The build configurations of a checkout, in the order they are looked in.
 BUILD_CONFIGURATIONS = ("debug", "release")
+#: Where the platform wheel carries the release binaries (``make wheel``); absent otherwise.
+BUNDLE_DIR = Path(__file__).resolve().parent / "_bin"
 
 
 def repository_root() -> Optional[Path]:
@@ -52,18 +56,36 @@ def repository_root() -> Optional[Path]:
     return None
 
 
+def bundled(name: str) -> Optional[Path]:
+    """Where the platform wheel put the release binary ``name`` (``hyperstack_rpc/_bin/``), or ``None``.
+
+    Only ``make wheel`` fills that folder; a checkout or a pure install
+    (``pip install ./clients/python``) has none.
+    """
+    path = BUNDLE_DIR / name
+    return path if os.path.lexists(path) else None
+
+
 def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
 def locate(name: str, env_var: str, explicit: Optional[str] = None) -> str:
-    """Find an executable: ``explicit``, else ``$env_var``, else the checkout's ``.build``, else ``PATH``.
+    """Find an executable: ``explicit``, else ``$env_var``, else the bundled binary, else ``PATH``.
 
     An explicit value or the variable may be a path (it must then be executable) or a name
-    looked up on ``PATH``. The checkout's build (``.build/debug``, then ``.build/release``)
-    counts only when this package runs from a checkout, which is how its own tests, demos and
-    benchmarks find a fresh ``swift build`` with nothing installed. Raises
-    :class:`FileNotFoundError` saying what was tried and how to fix it.
+    looked up on ``PATH``. The bundled binary is the one the platform wheel carries
+    (:func:`bundled`); it is used as it is or not at all: a bundled file that is not
+    executable is an error, not a reason to run some other version found on ``PATH``.
+
+    Between the bundled binary and ``PATH``, and only when this package runs from a checkout
+    of the repository (:func:`repository_root`), comes the checkout's own build
+    (``.build/debug``, then ``.build/release``): that is how the repository's tests, demos and
+    benchmarks find a fresh ``swift build`` with nothing installed. A checkout never holds a
+    bundled binary and an installed copy never sees a checkout, so for an installed package the
+    order is exactly explicit, variable, bundled, ``PATH``, and the checkout's build can never
+    shadow what a wheel carries. Raises :class:`FileNotFoundError` saying what was tried and
+    how to fix it.
     """
     candidate = explicit or os.environ.get(env_var)
     if candidate:
@@ -77,6 +99,14 @@ def locate(name: str, env_var: str, explicit: Optional[str] = None) -> str:
         if found is None:
             raise FileNotFoundError(f"{candidate!r} is not on PATH; install {name}, or set {env_var} to its path")
         return found
+    carried = bundled(name)
+    if carried is not None:
+        if not _executable(str(carried)):
+            raise FileNotFoundError(
+                f"the {name} bundled with this package at {str(carried)!r} is not an executable file; "
+                f"reinstall the wheel, or set {env_var} to another {name}"
+            )
+        return str(carried)
     root = repository_root()
     tried = []
     if root is not None:
@@ -89,13 +119,15 @@ def locate(name: str, env_var: str, explicit: Optional[str] = None) -> str:
     if found is None:
         where = f" (nor built at {' or '.join(tried)})" if tried else ""
         raise FileNotFoundError(
-            f"{name!r} is not on PATH{where}; run swift build, install {name}, or set {env_var} to its path"
+            f"{name!r} is not on PATH{where}, and this copy of hyperstack_rpc carries no server (only the "
+            f"platform wheel does); install the wheel or {name}, run swift build in a checkout, or set "
+            f"{env_var} to its path"
         )
     return found
 
 
 def resolve_binary(binary: Optional[str] = None) -> str:
-    """Find the server: ``binary`` (path or name on PATH), else ``$HYPERSTACK_RPC_BIN``, else the checkout's build, else PATH."""
+    """Find the server: ``binary`` (path or name on PATH), else ``$HYPERSTACK_RPC_BIN``, else the bundled binary, else PATH."""
     return locate(DEFAULT_BINARY, BINARY_ENV, binary)
 
 
