@@ -37,14 +37,17 @@ TOKEN_HELP = ("HYPERSTACK_ACCESS_TOKEN", "--access-token-file", "initializationO
 
 
 def fresh(prefix: str) -> str:
-    return f"{prefix}-{random_secrets.token_hex(20)}"
+    """A random secret. The prefix has no hyphen: "e2e-token-f…" would share the 8-character run
+    "-token-f" with the help text "--access-token-file", and the strict scan would call that a leak."""
+    assert "-" not in prefix
+    return prefix + random_secrets.token_hex(20)
 
 
 @pytest.fixture
 def strict_sandbox(tmp_path):
     """A sandbox that accepts `key` as api_key and `token` as a bearer token, and generates
     only with the token. Keeps its state in a file, for the scan."""
-    key, token = fresh("e2e-key"), fresh("e2e-token")
+    key, token = fresh("hskey"), fresh("hstok")
     state = tmp_path / "strict-state.json"
     server = SandboxServer("--access-token", token, "--generate-requires-access-token", "--state", str(state),
                            api_key=key)
@@ -138,7 +141,7 @@ def test_a_token_alone_serves_every_call(spawn, strict_sandbox):
 
 
 def test_a_wrong_token_is_refused_as_a_token(spawn, strict_sandbox):
-    wrong = fresh("wrong-token")
+    wrong = fresh("wrongtok")
     rpc = strict_sandbox.spawn_rpc(spawn, env={"HYPERSTACK_ACCESS_TOKEN": wrong}, secrets=[wrong])
     error = rpc.request("apiKeys.generate", {"name": "x"})["error"]
     assert error["code"] == UNAUTHORIZED
@@ -153,7 +156,7 @@ def test_a_wrong_token_is_refused_as_a_token(spawn, strict_sandbox):
 @pytest.mark.parametrize("planted", ["TOKEN\nsecond-line", "TOKEN\r\nX-Injected: yes", "TOKEN\t", "Bearer TOKEN", ""],
                          ids=["newline", "crlf", "tab", "space", "empty-file"])
 def test_a_bad_token_file_stops_the_start_up_without_quoting_it(tmp_path, strict_sandbox, planted):
-    token = fresh("bad-token")
+    token = fresh("badtok")
     path = tmp_path / "token"
     path.write_text(planted.replace("TOKEN", token))
     path.chmod(0o600)
@@ -180,7 +183,7 @@ def test_a_symlinked_token_file_is_refused(tmp_path, strict_sandbox):
 
 
 def test_a_bad_token_in_the_environment_stops_the_start_up(strict_sandbox):
-    token = fresh("bad-env-token")
+    token = fresh("envtok")
     done = run("--base-url", strict_sandbox.base_url, env={"HYPERSTACK_ACCESS_TOKEN": token + "\r\nX: y"})
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 1, stderr
@@ -189,7 +192,7 @@ def test_a_bad_token_in_the_environment_stops_the_start_up(strict_sandbox):
 
 
 def test_a_bad_initialize_token_is_invalid_params(spawn, strict_sandbox):
-    token = fresh("bad-init-token")
+    token = fresh("initok")
     rpc = strict_sandbox.spawn_rpc(spawn, secrets=[token])
     response = rpc.request("initialize", {"initializationOptions": {"accessToken": token + "\n"}})
     assert response["error"]["code"] == -32602
