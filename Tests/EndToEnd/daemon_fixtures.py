@@ -52,7 +52,7 @@ _SCRUBBED = ("HYPERSTACK_API_KEY", "HYPERSTACK_ACCESS_TOKEN", "HYPERSTACK_RPC_RE
              "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
 #: The status object's members, as the issue lists them.
 STATUS_FIELDS = {"pid", "version", "socket", "startedAt", "sessions", "stores", "upstreamRequests", "rateBudget", "log"}
-STORE_FIELDS = {"upstream", "keyFingerprint", "revision", "keys", "pollInterval", "sessions"}
+STORE_FIELDS = {"upstream", "keyFingerprint", "accessTokenFingerprint", "revision", "keys", "pollInterval", "sessions"}
 
 
 def load_validator() -> ProtocolValidator:

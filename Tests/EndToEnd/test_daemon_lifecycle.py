@@ -110,6 +110,7 @@ def test_status_prints_every_documented_field(daemon_env, forwarders, sandbox_se
         assert STORE_FIELDS <= set(store), f"store missing: {sorted(STORE_FIELDS - set(store))}"
     remote = stores[sandbox_server.base_url]
     assert KEY_FINGERPRINT.match(remote["keyFingerprint"] or ""), remote
+    assert remote["accessTokenFingerprint"] is None, "no token was configured"
     assert sandbox_server.api_key not in json.dumps(status)
     assert remote["keys"] == 1 and remote["sessions"] == 2 and remote["pollInterval"] is None
     assert remote["revision"] == http[1].call("apiKeys.list", {})["revision"]
