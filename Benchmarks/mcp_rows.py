@@ -40,8 +40,9 @@ def check_mcp(bench: "harness.Bench") -> None:
     """Fails the row unless the binary has the `mcp` subcommand (issue 13)."""
     result = harness.subprocess.run([bench.rpc, "mcp", "--help"], capture_output=True, text=True, timeout=60)
     if result.returncode != 0 or "USAGE: hyperstack-rpc mcp" not in result.stdout:
-        raise harness.BenchError(f"{bench.rpc} has no `mcp` subcommand (`mcp --help` printed "
-                                 f"{(result.stdout.splitlines() or [''])[0][:80]!r}): build it from a tree with issue 13")
+        first = (result.stdout.splitlines() or [result.stderr.strip()[:60]])[0][:60]
+        raise harness.BenchError(f"no `mcp` subcommand in {bench.rpc} (build it with issue 13); "
+                                 f"`mcp --help` printed {first!r}")
 
 
 def server_env(bench: "harness.Bench", key: str) -> Dict[str, str]:
