@@ -104,7 +104,7 @@ class Bench:
 
     def compile_tools(self) -> None:
         cc = os.environ.get("CC", "cc")
-        for name in ("loadgen", "spawntime", "echoserver", "mcp_spawntime"):
+        for name in ("loadgen", "spawntime", "echoserver", "mcp_spawntime", "mcp_echo"):
             run([cc, "-O2", "-Wall", "-o", self.tool(name), str(HERE / "c" / f"{name}.c"), "-lpthread"], timeout=120)
 
     def write_state(self) -> None:

@@ -89,8 +89,11 @@ def cold_start(bench: "harness.Bench") -> None:
     spawns, warmup = bench.counts["spawns"], 0 if bench.mode == "smoke" else 1
     with bench.start_sandbox() as sandbox:
         env = server_env(bench, sandbox.key)
+        before = sandbox.list_requests()
         mine = mcp_spawntime(bench, ours(bench, sandbox.url), env, spawns, warmup)
+        between = sandbox.list_requests()
         theirs = mcp_spawntime(bench, peer(bench, sandbox.url), env, counts["peer_spawns"], warmup)
+        upstream = {"ours": between - before, "peer": sandbox.list_requests() - between}
         # One more peer spawn with `python -X importtime`: where its start goes (full mode only).
         imports: Dict[str, float] = {}
         if bench.mode == "full":
@@ -98,7 +101,7 @@ def cold_start(bench: "harness.Bench") -> None:
             traced = [bench.tool("mcp_spawntime"), "--count", "1", "--warmup", "0", "--stderr", str(log), "--"]
             harness.run(traced + peer(bench, sandbox.url, "-X", "importtime"), timeout=300, env=env)
             imports = import_times(str(log))
-    bench.raw["mcp_cold_start"] = {"ours": mine, "peer": theirs, "peer_imports_ms": imports}
+    bench.raw["mcp_cold_start"] = {"ours": mine, "peer": theirs, "peer_imports_ms": imports, "upstream_lists": upstream}
     o, p = mine["median_us"] / 1000, theirs["median_us"] / 1000
     ratio = p / o
     bench.rows.append(harness.Row(
@@ -111,10 +114,12 @@ def cold_start(bench: "harness.Bench") -> None:
             f"{mine['min_us'] / 1000:.1f} ms, of which {mine['initialize_median_us'] / 1000:.1f} ms (median) until the "
             f"`initialize` answer; `tools/list` ({mine['tools_list_bytes']:,} bytes) adds the rest. Peer "
             f"{theirs['p90_us'] / 1000:.0f} / {theirs['min_us'] / 1000:.0f} ms, {theirs['initialize_median_us'] / 1000:.0f} ms "
-            f"until `initialize` is answered ({theirs['tools_list_bytes']:,}-byte `tools/list`).")
+            f"until `initialize` is answered ({theirs['tools_list_bytes']:,}-byte `tools/list`). `GET /api-key` seen by the "
+            f"sandbox during the spawns: ours {upstream['ours']}, peer {upstream['peer']}.")
     if floor:
-        note += (f" Ours is {o / (floor / 1000):.0f}× the `/bin/true` floor of row 1: loading the executable and "
-                 f"the Swift runtime, as for row 1's LSP `initialize`; no upstream request is made before a tool call.")
+        note += (f" Ours is {o / (floor / 1000):.0f}× the `/bin/true` floor of row 1 "
+                 f"({floor / 1000:.2f} ms), where row 1's LSP `initialize` (no `--base-url`) was "
+                 f"{bench.raw['cold_start']['ours']['median_us'] / 1000:.1f} ms.")
     if imports:
         total = sum(imports.values())
         top = sorted(imports.items(), key=lambda item: -item[1])[:4]
@@ -125,12 +130,51 @@ def cold_start(bench: "harness.Bench") -> None:
     bench.details.append(note)
 
 
+def capture_answers(bench: "harness.Bench", argv: List[str], env: Dict[str, str]) -> List[str]:
+    """Our answers to `initialize`, `tools/list` and one `list_api_keys` call, each result in a file,
+    for `mcp_echo.c` to replay: the floor of row 11 gets the very bytes our server sends."""
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "hyperstack-bench", "version": "1"}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_api_keys", "arguments": {}}},
+    ]
+    paths = []
+    with open(bench.work / "mcp-stderr.log", "ab") as log:
+        process = harness.subprocess.Popen(argv, stdin=harness.subprocess.PIPE, stdout=harness.subprocess.PIPE,
+                                           stderr=log, env=env)
+        try:
+            for request in requests:
+                process.stdin.write(json.dumps(request).encode() + b"\n")
+                if request["id"] == 1:
+                    process.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+                process.stdin.flush()
+                while True:
+                    line = process.stdout.readline()
+                    if not line:
+                        raise harness.BenchError(f"{argv[0]} mcp closed its stdout before answering {request['method']}")
+                    answer = json.loads(line)
+                    if answer.get("id") == request["id"]:
+                        break
+                if "result" not in answer:
+                    raise harness.BenchError(f"{request['method']} failed: {json.dumps(answer)[:300]}")
+                path = bench.work / f"mcp-answer-{request['id']}.json"
+                path.write_text(json.dumps(answer["result"], separators=(",", ":")))
+                paths.append(str(path))
+        finally:
+            process.stdin.close()
+            process.wait(timeout=30)
+            process.stdout.close()
+    return paths
+
+
 def per_call(bench: "harness.Bench") -> None:
     """Row 11: `list_api_keys` per call through the official SDK's ClientSession, ours against the peer."""
     check_mcp(bench)
     counts = COUNTS[bench.mode]
     with bench.start_sandbox() as sandbox:
         env = server_env(bench, sandbox.key)
+        answers = capture_answers(bench, ours(bench, sandbox.url), env)
         config = {
             "base_url": sandbox.url, "calls": counts["calls"], "rounds": counts["rounds"],
             "stderr": str(bench.work / "mcp-calls-stderr.log"), "expected_keys": harness.KEY_COUNT,
@@ -138,8 +182,10 @@ def per_call(bench: "harness.Bench") -> None:
                 "ours": {"argv": ours(bench, sandbox.url), "env": env},
                 "ours uncached": {"argv": ours(bench, sandbox.url, "--rate-limit", UNCACHED_RATE_LIMIT), "env": env},
                 "peer": {"argv": peer(bench, sandbox.url), "env": env},
+                "floor": {"argv": [bench.tool("mcp_echo"), *answers], "env": {}},
             },
             "variants": [
+                {"name": "floor", "server": "floor"},
                 {"name": "ours", "server": "ours"},
                 {"name": "peer", "server": "peer"},
                 {"name": "ours uncached", "server": "ours uncached", "arguments": {"refresh": True}},
@@ -161,6 +207,7 @@ def per_call(bench: "harness.Bench") -> None:
         "official MCP SDK `MCPServer` + Hyperstack SDK (Python)", theirs["median_us"], "µs", ratio,
         harness.times(ratio, "faster", "slower"), f"≥ {PER_CALL_FACTOR}× faster", ratio >= PER_CALL_FACTOR))
     uncached_ratio = theirs["median_us"] / uncached["median_us"]
+    floor = variants["floor"]
     fmt_runs = lambda v: ", ".join(f"{x:,.0f}" for x in v["all_medians_us"])  # noqa: E731
     bench.details.append(
         f"- **MCP per call** (median per call; p90; client CPU per call, `time.process_time()` of the SDK client): "
@@ -175,7 +222,12 @@ def per_call(bench: "harness.Bench") -> None:
         f"{UNCACHED_RATE_LIMIT}` so our limiter does not space the calls out): {uncached['median_us']:,.0f} µs per call "
         f"({harness.times(uncached_ratio, 'faster', 'slower')} than the peer; {uncached['upstream_lists_total']} upstream "
         f"lists). Connecting (spawn, `initialize`, `tools/list`, first call) took {report['connect_and_first_call_s']['ours']:.2f} s "
-        f"for ours and {report['connect_and_first_call_s']['peer']:.2f} s for the peer.")
+        f"for ours and {report['connect_and_first_call_s']['peer']:.2f} s for the peer. **The client's floor**: the same "
+        f"client against `mcp_echo.c`, which replays our captured answers and does no work, in the same rounds: "
+        f"{floor['median_us']:,.0f} µs per call (client CPU {floor['client_cpu_per_call_us']:,.0f} µs), so ours adds "
+        f"{mine['median_us'] - floor['median_us']:,.0f} µs to it and the peer {theirs['median_us'] - floor['median_us']:,.0f} µs; "
+        f"no server sending these answers can be more than {theirs['median_us'] / floor['median_us']:.1f}× faster than "
+        f"the peer through this client.")
 
 
 def main() -> int:
