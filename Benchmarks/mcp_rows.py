@@ -126,7 +126,7 @@ def cold_start(bench: "harness.Bench") -> None:
         note += (f" What dominates the peer is Python importing its libraries: under `python -X importtime` (one "
                  f"spawn, slower than untraced) the imports took {total:.0f} ms, " +
                  ", ".join(f"`{name}` {ms:.0f} ms" for name, ms in top) + "; the rest is the interpreter's "
-                 "start, building the tool schemas with pydantic, and the asyncio stdio loop.")
+                 "own start and the server's set-up (tool schemas, the stdio loop).")
     bench.details.append(note)
 
 
