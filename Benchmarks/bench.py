@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+sys.modules.setdefault("bench", sys.modules[__name__])  # one module, also when run as a script: mcp_rows imports it
+import mcp_rows  # noqa: E402 - rows 10 and 11 (MCP, issue 13)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEY_COUNT = 20
@@ -101,7 +104,7 @@ class Bench:
 
     def compile_tools(self) -> None:
         cc = os.environ.get("CC", "cc")
-        for name in ("loadgen", "spawntime", "echoserver"):
+        for name in ("loadgen", "spawntime", "echoserver", "mcp_spawntime", "mcp_echo"):
             run([cc, "-O2", "-Wall", "-o", self.tool(name), str(HERE / "c" / f"{name}.c"), "-lpthread"], timeout=120)
 
     def write_state(self) -> None:
@@ -586,6 +589,8 @@ class Bench:
             ("daemon one-shot", self.daemon_oneshot, ["7"]),
             ("daemon sessions' memory", self.session_memory, ["8"]),
             ("through a forwarder", self.forwarder, ["9"]),
+            ("MCP cold start", lambda: mcp_rows.cold_start(self), ["10"]),
+            ("MCP per call", lambda: mcp_rows.per_call(self), ["11"]),
         ]
         for name, step, numbers in steps:
             started = time.monotonic()
@@ -613,7 +618,7 @@ class Bench:
             "| # | Measure | hyperstack-rpc | Peer | Peer result | Ratio | Target | Met |",
             "|---|---|---:|---|---:|---:|---|:-:|",
         ]
-        for row in sorted(self.rows, key=lambda r: r.number):
+        for row in sorted(self.rows, key=lambda r: int(r.number)):
             if row.error:
                 lines.append(f"| {row.number} | {row.measure} | **no number** | | | | | ❌ `{row.error[:200]}` |")
                 continue
@@ -934,7 +939,7 @@ def machine_description() -> str:
 
 def peer_versions(venv_python: str) -> Dict[str, str]:
     versions: Dict[str, str] = {}
-    for package in ("hyperstack", "python-lsp-jsonrpc", "ujson"):
+    for package in ("hyperstack", "python-lsp-jsonrpc", "ujson", "mcp"):
         shown = subprocess.run([venv_python, "-m", "pip", "show", package], capture_output=True, text=True, timeout=60).stdout
         version = next((line.split(":", 1)[1].strip() for line in shown.splitlines() if line.startswith("Version:")), "missing")
         versions[package] = version
@@ -991,7 +996,7 @@ def main() -> int:
     sys.stdout.write(report)
 
     missing = [row for row in bench.rows if not row.complete()]
-    expected = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
+    expected = {str(number) for number in range(1, 12)}
     absent = expected - {row.number for row in bench.rows if row.complete()}
     if missing or absent:
         names = [f"{row.number} {row.measure}" for row in missing] + [f"row {n}" for n in sorted(absent)]
