@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from rpc_process import RpcProcess, binary_path
 
@@ -105,3 +105,20 @@ class McpPipe(RpcProcess):
         except Exception:
             self.proc.kill()
             return self.wait_exit()
+
+
+def launched_pipes(make: Callable[..., "McpPipe"]) -> Iterator[Callable[..., "McpPipe"]]:
+    """A fixture body: yields `start(*args, **kwargs)`, which runs `make` and keeps what it made;
+    afterwards every server still running is stopped (exit 0) and each stream checked clean."""
+    started: list[McpPipe] = []
+
+    def start(*args: str, **kwargs: Any) -> McpPipe:
+        process = make(*args, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            assert process.stop() == 0
+        process.check_clean()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mcp_support import LATEST, TOOLS, McpPipe
+from mcp_support import LATEST, TOOLS, McpPipe, launched_pipes
 from rpc_process import binary_path
 
 SUPPORTED = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
@@ -18,18 +18,7 @@ OLDER = SUPPORTED[:-1]
 
 @pytest.fixture
 def mcp(tmp_path):
-    started: list[McpPipe] = []
-
-    def start(*args: str, **kwargs) -> McpPipe:
-        process = McpPipe(*(args or ("--sandbox",)), state_home=tmp_path / "state", **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.proc.poll() is None:
-            assert process.stop() == 0
-        process.check_clean()
+    yield from launched_pipes(lambda *args, **kwargs: McpPipe(*(args or ("--sandbox",)), state_home=tmp_path / "state", **kwargs))
 
 
 @pytest.mark.parametrize("version", SUPPORTED)

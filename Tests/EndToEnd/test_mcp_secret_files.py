@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from mcp_support import LATEST, McpPipe, assert_no_secret, default_secrets_dir, server_env
+from mcp_support import LATEST, McpPipe, assert_no_secret, default_secrets_dir, launched_pipes, server_env
 from rpc_process import binary_path
 
 
@@ -27,19 +27,12 @@ def state_home(tmp_path):
 
 @pytest.fixture
 def mcp(state_home):
-    started: list[McpPipe] = []
-
-    def start(*args: str, **kwargs) -> McpPipe:
+    def make(*args: str, **kwargs) -> McpPipe:
         process = McpPipe("--sandbox", "--log-level", "trace", *args, state_home=state_home, **kwargs)
         process.initialize(LATEST)
-        started.append(process)
         return process
 
-    yield start
-    for process in started:
-        if process.proc.poll() is None:
-            assert process.stop() == 0
-        process.check_clean()
+    yield from launched_pipes(make)
 
 
 def generate(server: McpPipe, **arguments) -> dict:
