@@ -14,6 +14,9 @@ package struct ConnectionConfiguration: Sendable {
     /// Most requests at work at once (see `defaultMaxInFlight`); at the limit, each new
     /// request that needs work is answered at once with -32802 instead of being started.
     package var maxInFlight: Int
+    /// Most requests of ours (an MCP elicitation) awaiting the client's answer at once; one
+    /// more fails at once with `OutgoingRequestError.tooManyPending`.
+    package var maxPendingRequestsToClient: Int
 
     /// 16 MiB: far above any real request (the largest, a key list, is kilobytes), yet a
     /// bound on what one message may make us buffer. The one source of this default.
@@ -25,13 +28,17 @@ package struct ConnectionConfiguration: Sendable {
     /// its place in the rate limiter's queue, a few kB each) stays within a few MB.
     package static let defaultMaxInFlight = 1024
 
+    /// 64: each waits on a person answering a prompt, so a real client has one or two open.
+    package static let defaultMaxPendingRequestsToClient = 64
+
     package init(
         framing: Framing = .auto,
         maxMessageBytes: Int = ConnectionConfiguration.defaultMaxMessageBytes,
         maxHeaderLineBytes: Int = 8 << 10,
         maxHeaderBytes: Int = 64 << 10,
         parseOptions: JSONParseOptions = .default,
-        maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight
+        maxInFlight: Int = ConnectionConfiguration.defaultMaxInFlight,
+        maxPendingRequestsToClient: Int = ConnectionConfiguration.defaultMaxPendingRequestsToClient
     ) {
         self.framing = framing
         self.maxMessageBytes = maxMessageBytes
@@ -39,6 +46,7 @@ package struct ConnectionConfiguration: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.parseOptions = parseOptions
         self.maxInFlight = max(1, maxInFlight)
+        self.maxPendingRequestsToClient = max(1, maxPendingRequestsToClient)
     }
 
     var framingLimits: FramingLimits {

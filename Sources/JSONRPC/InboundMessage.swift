@@ -5,19 +5,26 @@ enum InboundMessage {
     case invalid(MessageDecodingError)
     case request(RPCRequest)
     case notification(RPCNotification)
-    /// A response, or something shaped like one: never answered, to avoid reply loops.
-    case response
+    /// A response, or something shaped like one: never answered, to avoid reply loops. It goes
+    /// to the request of ours it answers (`OutgoingRequests`); a malformed one that names an id
+    /// fails that request, and one with no usable id (`nil`) is dropped.
+    case response(RPCResponse?)
 
     init(_ json: JSON) {
         do {
             switch try RPCMessage(decoding: json) {
             case .request(let request): self = .request(request)
             case .notification(let notification): self = .notification(notification)
-            case .response: self = .response
+            case .response(let response): self = .response(response)
             }
         } catch {
             if json["method"] == nil, json["result"] != nil || json["error"] != nil {
-                self = .response
+                self = .response(
+                    error.id == .null
+                        ? nil
+                        : RPCResponse(
+                            id: error.id,
+                            outcome: .failure(.invalidRequest("the client's response is malformed: \(error.error.message)"))))
             } else {
                 self = .invalid(error)
             }

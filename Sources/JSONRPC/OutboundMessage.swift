@@ -1,6 +1,7 @@
 import JanssonJSON
 
-/// Everything the server writes — a response, alone or as a batch entry, or a notification —
+/// Everything the server writes — a response, alone or as a batch entry, a notification or a
+/// request of its own —
 /// kept in serialised pieces, so that its frame is built in one allocation and a
 /// `.serialized` result is copied once, straight into it, never re-parsed.
 struct OutboundMessage: Sendable {
@@ -59,6 +60,12 @@ struct OutboundMessage: Sendable {
 
     static func notification(method: String, params: JSON) throws(JSONSerializationError) -> OutboundMessage {
         let message: JSON = ["jsonrpc": "2.0", "method": .string(method), "params": params]
+        return OutboundMessage(lead: .wholeBody, isError: false, value: try message.serialized())
+    }
+
+    /// A request of the server's own to the client (see `OutgoingRequests`).
+    static func request(id: RequestID, method: String, params: JSON) throws(JSONSerializationError) -> OutboundMessage {
+        let message: JSON = ["jsonrpc": "2.0", "id": id.json, "method": .string(method), "params": params]
         return OutboundMessage(lead: .wholeBody, isError: false, value: try message.serialized())
     }
 

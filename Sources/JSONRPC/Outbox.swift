@@ -1,7 +1,7 @@
 import JanssonJSON
 import Logging
 
-/// The one way out: every answer and notification is serialised here, framed in the reply
+/// The one way out: every answer, notification and request of ours is serialised here, framed in the reply
 /// framing and handed to the sink. Shared by the reader thread and every task, and holds no
 /// lock: framing is an atomic, the sink does its own ordering.
 final class Outbox: Sendable {
@@ -67,6 +67,17 @@ final class Outbox: Sendable {
             sink.write(try OutboundMessage.notification(method: method, params: params).frame(framing.current))
         } catch {
             logger.error("Dropped the '\(method)' notification: its params cannot be encoded as JSON")
+        }
+    }
+
+    /// Sends a server-initiated request; false when its params cannot be encoded (nothing is sent).
+    func request(_ id: RequestID, method: String, params: JSON) -> Bool {
+        do {
+            sink.write(try OutboundMessage.request(id: id, method: method, params: params).frame(framing.current))
+            return true
+        } catch {
+            logger.error("Did not send the '\(method)' request: its params cannot be encoded as JSON")
+            return false
         }
     }
 

@@ -9,7 +9,8 @@ import Synchronization
 /// - the `InboundDecoder` turns bytes into messages (and settles the framing);
 /// - the `RequestDispatcher` applies the session's lifecycle and starts the work;
 /// - the `RequestTracker` keeps the running tasks, the in-flight limit and idle waiting;
-/// - the `Outbox` serialises, frames and writes every answer and notification.
+/// - the `Outbox` serialises, frames and writes every answer and notification;
+/// - `OutgoingRequests` sends requests of ours to the client and routes its responses back.
 ///
 /// A method with a synchronous fast path (a cache lookup) is answered inline on the
 /// reader thread, with no task at all. Other requests run concurrently, one task each, so
@@ -27,6 +28,7 @@ package final class RPCConnection: Sendable {
     private let session: any RPCSession
     private let tracker: RequestTracker
     private let outbox: Outbox
+    private let outgoing: OutgoingRequests
     private let logger: Logger
 
     private struct Reader {
@@ -44,15 +46,19 @@ package final class RPCConnection: Sendable {
         let framing = ReplyFraming(configuration.framing)
         let outbox = Outbox(sink: sink, framing: framing, logger: logger)
         let tracker = RequestTracker(maxInFlight: configuration.maxInFlight, logger: logger)
+        let outgoing = OutgoingRequests(
+            limit: configuration.maxPendingRequestsToClient, cancelNotification: session.cancelNotification,
+            outbox: outbox, logger: logger)
         reader = Lock(
             Reader(
                 decoder: InboundDecoder(configuration: configuration, replyFraming: framing, logger: logger),
                 dispatcher: RequestDispatcher(
                     session: session, methods: methods, maxInFlight: configuration.maxInFlight, tracker: tracker,
-                    outbox: outbox, logger: logger)))
+                    outbox: outbox, outgoing: outgoing, logger: logger)))
         self.session = session
         self.tracker = tracker
         self.outbox = outbox
+        self.outgoing = outgoing
         self.logger = logger
     }
 
@@ -75,11 +81,12 @@ package final class RPCConnection: Sendable {
         bytes.withUnsafeBytes { receive($0) }
     }
 
-    /// The input reached end of file: waits up to `timeout` for running work to finish,
-    /// then cancels whatever is left (giving each request the session's cancelled answer)
-    /// and returns.
+    /// The input reached end of file: fails every request of ours still waiting for the
+    /// client, waits up to `timeout` for running work to finish, then cancels whatever is
+    /// left (giving each request the session's cancelled answer) and returns.
     package func finishInput(timeout: Duration) async {
         inputClosed.store(true, ordering: .relaxed)
+        outgoing.closeInput()
         if reader.withLock({ $0.decoder.isInsideMessage }) {
             logger.debug("The input ended in the middle of a message; the partial message was dropped")
         }

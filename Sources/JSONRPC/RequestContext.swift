@@ -8,33 +8,52 @@ package struct RequestContext: Sendable {
     private let emitter: Emitter
     private let answerGuard: AnswerGuard?
 
-    /// Where `notify` goes; the outbox case avoids allocating a closure per request.
+    /// Where `notify` and `request` go; the connection case avoids allocating closures per request.
     private enum Emitter: Sendable {
-        case outbox(Outbox)
-        case closure(@Sendable (String, JSON) -> Void)
+        case connection(Outbox, OutgoingRequests)
+        case closures(notify: @Sendable (String, JSON) -> Void, request: (@Sendable (String, JSON) async throws -> JSON)?)
     }
 
     /// A context detached from any connection, for calling a handler directly (e.g. in
-    /// tests); `notify` hands notifications to `notify`.
-    package init(id: RequestID?, method: String, notify: @escaping @Sendable (String, JSON) -> Void = { _, _ in }) {
+    /// tests); `notify` hands notifications to `notify`, and `request` answers the handler's
+    /// requests to the client (without it they fail with `OutgoingRequestError.noConnection`).
+    package init(
+        id: RequestID?, method: String, notify: @escaping @Sendable (String, JSON) -> Void = { _, _ in },
+        request: (@Sendable (String, JSON) async throws -> JSON)? = nil
+    ) {
         self.id = id
         self.method = method
-        self.emitter = .closure(notify)
+        self.emitter = .closures(notify: notify, request: request)
         self.answerGuard = nil
     }
 
-    init(id: RequestID?, method: String, answerGuard: AnswerGuard?, outbox: Outbox) {
+    init(id: RequestID?, method: String, answerGuard: AnswerGuard?, outbox: Outbox, outgoing: OutgoingRequests) {
         self.id = id
         self.method = method
-        self.emitter = .outbox(outbox)
+        self.emitter = .connection(outbox, outgoing)
         self.answerGuard = answerGuard
     }
 
     /// Enqueues a notification frame now, so it is written before this request's response.
     package func notify(_ method: String, params: JSON) {
         switch emitter {
-        case .outbox(let outbox): outbox.notify(method, params: params)
-        case .closure(let emit): emit(method, params)
+        case .connection(let outbox, _): outbox.notify(method, params: params)
+        case .closures(let emit, _): emit(method, params)
+        }
+    }
+
+    /// Sends a request to the client (MCP's `elicitation/create`, say) and waits for its
+    /// response; returns its `result`.
+    ///
+    /// Throws `OutgoingRequestError` when the client answers with an error, closes the
+    /// connection first or leaves too many of our requests unanswered, and
+    /// `CancellationError` when this request is cancelled while waiting (the client is then
+    /// told, with the session's cancel notification, that our request is moot).
+    package func request(_ method: String, params: JSON) async throws -> JSON {
+        switch emitter {
+        case .connection(_, let outgoing): return try await outgoing.send(method, params: params)
+        case .closures(_, let answerer?): return try await answerer(method, params)
+        case .closures(_, nil): throw OutgoingRequestError.noConnection
         }
     }
 

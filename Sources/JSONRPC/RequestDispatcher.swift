@@ -3,7 +3,7 @@ import Logging
 
 /// Decides what each decoded message does and starts it: the session's lifecycle and
 /// built-ins, the initialize gate, the method table's fast paths and handlers, the
-/// in-flight limit, batches and cancellation. Reader-thread state, hence not `Sendable`;
+/// in-flight limit, batches, cancellation, and the client's responses to our own requests. Reader-thread state, hence not `Sendable`;
 /// what outlives a call (tasks, answers) goes to the tracker and the outbox.
 struct RequestDispatcher: InboundEventHandler {
     private var lifecycle: any SessionLifecycle
@@ -12,6 +12,7 @@ struct RequestDispatcher: InboundEventHandler {
     private let methods: MethodTable
     private let tracker: RequestTracker
     private let outbox: Outbox
+    private let outgoing: OutgoingRequests
     private let logger: Logger
     private let cancelMethod: String
     private let cancelIDMember: String
@@ -19,7 +20,7 @@ struct RequestDispatcher: InboundEventHandler {
 
     init(
         session: any RPCSession, methods: MethodTable, maxInFlight: Int, tracker: RequestTracker, outbox: Outbox,
-        logger: Logger
+        outgoing: OutgoingRequests, logger: Logger
     ) {
         lifecycle = session.makeLifecycle()
         self.session = session
@@ -28,6 +29,7 @@ struct RequestDispatcher: InboundEventHandler {
         self.methods = table
         self.tracker = tracker
         self.outbox = outbox
+        self.outgoing = outgoing
         self.logger = logger
         cancelMethod = session.cancelNotification.method
         cancelIDMember = session.cancelNotification.idMember
@@ -50,8 +52,10 @@ struct RequestDispatcher: InboundEventHandler {
             if let destination { handleRequest(request, destination: destination) }
         case .notification(let notification):
             handleNotification(notification)
-        case .response:
-            logger.debug("Ignored a response: this server sends no requests")
+        case .response(let response?):
+            outgoing.receive(response)
+        case .response(nil):
+            logger.debug("Ignored a response with no usable id")
         }
     }
 
@@ -130,7 +134,8 @@ struct RequestDispatcher: InboundEventHandler {
         destination: ResponseDestination, handler: @escaping RPCMethodHandler
     ) -> Task<Void, Never> {
         let outbox = self.outbox
-        let context = RequestContext(id: request.id, method: request.method, answerGuard: answerGuard, outbox: outbox)
+        let context = RequestContext(
+            id: request.id, method: request.method, answerGuard: answerGuard, outbox: outbox, outgoing: outgoing)
         return tracker.start(key: .request(request.id), answerGuard: answerGuard, destination: destination, after: gate) {
             guard !answerGuard.isCancelled else { return }
             let outcome: Result<RPCResult, any Error>
@@ -160,7 +165,8 @@ struct RequestDispatcher: InboundEventHandler {
             } else if case .handler(_, let handler)? = methods.requests[notification.method] {
                 guard tracker.hasRoom() else { return dropNotification(notification.method) }
                 // A notification is a request whose answer nobody wants: run it, drop the outcome.
-                let context = RequestContext(id: nil, method: notification.method, answerGuard: nil, outbox: outbox)
+                let context = RequestContext(
+                    id: nil, method: notification.method, answerGuard: nil, outbox: outbox, outgoing: outgoing)
                 tracker.start(after: gate.pending()) {
                     _ = try? await handler(notification.params, context)
                 }
