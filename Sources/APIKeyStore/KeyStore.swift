@@ -49,6 +49,8 @@ package actor KeyStore {
     var mutationCount: UInt64 = 0
     /// The one upstream listing that concurrent callers share.
     var inFlightFetch: Task<Result<ListOutcome, InfrahubError>, Never>?
+    /// Its callers, who each hear of the waits it makes on upstream's backoff.
+    var inFlightFetchListeners: UpstreamWaitListeners?
     /// The ids upstream last listed more than once, so the same duplicates are logged once, not per listing.
     var reportedDuplicateIDs: [Int64] = []
 
@@ -130,16 +132,32 @@ package actor KeyStore {
     }
 
     /// Joins the listing in flight or starts one. The listing runs in its own task, so a cancelled
-    /// caller does not cancel it for the others.
+    /// caller does not cancel it for the others. Every caller with an `UpstreamWaitReporting`
+    /// observer hears of the listing's waits while it waits for the result.
     func sharedFetch() async -> Result<ListOutcome, InfrahubError> {
-        if let running = inFlightFetch { return await running.value }
-        let task = Task { await self.fetchAndInstall() }
+        if let running = inFlightFetch, let listeners = inFlightFetchListeners {
+            let key = listeners.join()
+            defer { listeners.remove(key) }
+            return await running.value
+        }
+        let listeners = UpstreamWaitListeners()
+        let key = listeners.join()
+        defer { listeners.remove(key) }
+        let task = Task {
+            await UpstreamWaitReporting.$observer.withValue({ listeners.report($0) }) {
+                await self.fetchAndInstall()
+            }
+        }
         inFlightFetch = task
+        inFlightFetchListeners = listeners
         return await task.value
     }
 
     private func fetchAndInstall() async -> Result<ListOutcome, InfrahubError> {
-        defer { inFlightFetch = nil }
+        defer {
+            inFlightFetch = nil
+            inFlightFetchListeners = nil
+        }
         for attempt in 1...2 {
             let mutationsBefore = mutationCount
             let listed: [APIKeyRecord]

@@ -253,6 +253,9 @@ package final class InfrahubAPIClient: Sendable {
                 // The budget is the source address's: every caller of this host waits it out.
                 rateLimiter.pause(for: delay)
             }
+            UpstreamWaitReporting.report(
+                UpstreamWait(
+                    cause: Self.waitCause(outcome), delay: delay, attempt: (attempt + 1, retryPolicy.maxAttempts)))
             logger.debug(
                 "Retrying Infrahub request",
                 metadata: [
@@ -264,6 +267,15 @@ package final class InfrahubAPIClient: Sendable {
             } catch {
                 throw .cancelled(call)
             }
+        }
+    }
+
+    /// Why a retry waits, for `UpstreamWaitReporting`.
+    private static func waitCause(_ outcome: RetryPolicy.Outcome) -> UpstreamWait.Cause {
+        switch outcome {
+        case .response(status: 429): .rateLimited
+        case .response(let status): .unavailable(status: status)
+        case .transportFailure: .noAnswer
         }
     }
 

@@ -124,7 +124,8 @@ package final class RequestRateLimiter: Sendable {
         state.withLock { $0.pausedUntil = max($0.pausedUntil, until) }
     }
 
-    /// Waits until this caller may send one request.
+    /// Waits until this caller may send one request, telling `UpstreamWaitReporting`'s
+    /// observer of a pause after a 429 and of a noticeable wait for the budget.
     ///
     /// Throws `CancellationError` when the calling task is cancelled while waiting; the
     /// reserved token is then handed back for the next caller.
@@ -133,6 +134,11 @@ package final class RequestRateLimiter: Sendable {
             let now = secondsSinceOrigin()
             let pause = state.withLock { $0.pausedUntil - now }
             if pause > 0 {
+                // The caller whose 429 set the pause has reported its retry's wait already, and
+                // wakes at its end: only a noticeable remainder is news.
+                if pause >= Self.reportedWait {
+                    UpstreamWaitReporting.report(UpstreamWait(cause: .sharedPause, delay: .seconds(pause)))
+                }
                 do { try await Task.sleep(for: .seconds(pause)) } catch { throw CancellationError() }
                 continue
             }
@@ -147,6 +153,10 @@ package final class RequestRateLimiter: Sendable {
             return wait
         }
         guard wait > 0 else { return }
+        // Short waits are the bucket's ordinary pacing; only a noticeable one is worth telling.
+        if wait >= Self.reportedWait {
+            UpstreamWaitReporting.report(UpstreamWait(cause: .requestBudget, delay: .seconds(wait)))
+        }
         do {
             try await Task.sleep(for: .seconds(wait))
         } catch {
@@ -159,6 +169,9 @@ package final class RequestRateLimiter: Sendable {
             throw CancellationError()
         }
     }
+
+    /// Seconds of waiting from which a wait is reported (see `UpstreamWait`).
+    static let reportedWait = 0.5
 
     private func secondsSinceOrigin() -> Double {
         (clock.now - origin).secondsValue

@@ -24,14 +24,16 @@ struct KeyStoreFixture {
         cacheTTL: Duration = .seconds(60),
         pollInterval: Duration? = nil,
         maxPollBackoff: Duration = .seconds(300),
-        requestTimeout: Duration = .seconds(10)
+        requestTimeout: Duration = .seconds(10),
+        maxAttempts: Int = 1
     ) throws {
         let logs = LogCapture()
         let logger = logs.logger(label: "APIKeyStoreTests")
         let sandbox = try Sandbox(configuration: SandboxConfiguration(apiKeys: [Self.apiKey]), logger: logger)
-        // One attempt per call: a fault injected for a request must surface, not be retried away.
+        // One attempt per call by default: a fault injected for a request must surface, not be retried away.
         let clientConfiguration = InfrahubClientConfiguration(
-            clientVersion: "0.1.0-test", requestTimeout: requestTimeout, maxAttempts: 1, requestsPerMinute: 100_000)
+            clientVersion: "0.1.0-test", requestTimeout: requestTimeout, maxAttempts: maxAttempts,
+            initialBackoff: .milliseconds(50), requestsPerMinute: 100_000)
         let client = InfrahubAPIClient(transport: SandboxTransport(sandbox: sandbox), configuration: clientConfiguration, logger: logger)
         client.setCredentials(UpstreamCredentials(apiKey: SecretString(Self.apiKey)))
         let outsider = InfrahubAPIClient(
