@@ -1,12 +1,14 @@
+import JanssonJSON
 import Locking
 import Synchronization
 
-/// What one MCP connection has agreed and asked for: the negotiated revision, the log level
-/// and the resources it subscribed to. Written by `initialize` and the subscribe methods,
+/// What one MCP connection has agreed and asked for: the negotiated revision, what the client
+/// said it can do, the log level and the resources it subscribed to. Written by `initialize` and the subscribe methods,
 /// read by every tool call and change notification, from any thread.
 package final class MCPConnectionState: Sendable {
     private struct State {
         var version: String?
+        var clientCapabilities: JSON = [:]
         var logLevel = "info"
         var subscriptions: Set<String> = []
     }
@@ -24,6 +26,17 @@ package final class MCPConnectionState: Sendable {
     func settle(version: String) {
         state.withLock { $0.version = version }
     }
+
+    /// Settles the revision and keeps the `capabilities` the client declared in `initialize`.
+    func settle(version: String, clientCapabilities: JSON?) {
+        state.withLock { state in
+            state.version = version
+            state.clientCapabilities = clientCapabilities ?? [:]
+        }
+    }
+
+    /// The `capabilities` object of the client's `initialize`; empty until then.
+    package var clientCapabilities: JSON { state.withLock { $0.clientCapabilities } }
 
     package var logLevel: String { state.withLock { $0.logLevel } }
 

@@ -94,5 +94,19 @@ enum MCPSchemas {
 
     static let updateOutput = object(["key": apiKey(), "revision": revision], required: ["key", "revision"], closed: false)
 
-    static let deleteOutput = object(["id": keyID, "revision": revision], required: ["id", "revision"], closed: false)
+    static let deleteOutput = object(
+        [
+            "id": keyID,
+            "deleted": [
+                "type": "boolean",
+                "description": "false when the user, asked to confirm, chose to keep the key: it still exists.",
+            ],
+            "revision": revision,
+            "confirmation": [
+                "type": "string", "enum": ["declined", "cancelled", "unconfirmed"],
+                "description": "Why the key was kept: present only when deleted is false.",
+            ],
+            "message": ["type": "string", "description": "What happened, for the user, when deleted is false."],
+        ],
+        required: ["id", "deleted", "revision"], closed: false)
 }

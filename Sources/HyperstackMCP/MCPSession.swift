@@ -38,7 +38,7 @@ package struct MCPSession: RPCSession {
             throw RPCError.invalidParams(field: "capabilities", reason: "must be an object, not \(capabilities.typeName)")
         }
         let version = MCPProtocolVersion.negotiate(requested: requested)
-        state.settle(version: version)
+        state.settle(version: version, clientCapabilities: members["capabilities"])
         return .json([
             "protocolVersion": .string(version),
             "capabilities": Self.capabilities,

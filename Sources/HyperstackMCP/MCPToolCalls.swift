@@ -44,7 +44,9 @@ struct MCPToolCalls: Sendable {
             } ?? error.message
             return MCPToolResult.failure("Invalid arguments for \(tool.rawValue): \(detail). Nothing was done; correct the call and try again.")
         }
-        return try await run(request, context: context)
+        return try await MCPProgress.reporting(params: params, context: context, version: state.effectiveVersion) {
+            try await run(request, context: context)
+        }
     }
 
     private func run(_ request: MCPToolRequest, context: RequestContext) async throws -> RPCResult {
@@ -72,14 +74,37 @@ struct MCPToolCalls: Sendable {
             }
             return try MCPToolResult.success(["key": APIKeyEncoding.json(updated.key), "revision": .int(updated.revision)])
         case .delete(let id):
-            let revision: Int64
-            do throws(InfrahubError) {
-                revision = try await store.delete(id: id)
-            } catch {
-                return MCPToolResult.failure(MCPBusinessError.message(for: error, id: id))
-            }
-            return try MCPToolResult.success(["id": .int(id), "revision": .int(revision)])
+            return try await delete(id: id, context: context)
         }
+    }
+
+    /// Deletes after the user's confirmation, when the client can ask for one (see
+    /// `MCPDeleteConfirmation`). A person's "no" is a result, not an error: the key is kept,
+    /// as asked, and `deleted: false` says so.
+    private func delete(id: Int64, context: RequestContext) async throws -> RPCResult {
+        let name = store.publishedSnapshot.keys.first { $0.id == id }?.name
+        let decision = try await MCPDeleteConfirmation.ask(
+            context: context, version: state.negotiatedVersion, clientCapabilities: state.clientCapabilities, id: id,
+            name: name)
+        switch decision {
+        case .notAsked, .confirmed:
+            break
+        case .refused(let reason):
+            return try MCPToolResult.success([
+                "id": .int(id), "deleted": false, "revision": .int(store.publishedSnapshot.revision),
+                "confirmation": .string(reason),
+                "message": .string(MCPDeleteConfirmation.refusalMessage(reason: reason, id: id, name: name)),
+            ])
+        case .unavailable(let detail):
+            return MCPToolResult.failure(MCPDeleteConfirmation.unavailableMessage(detail, id: id))
+        }
+        let revision: Int64
+        do throws(InfrahubError) {
+            revision = try await store.delete(id: id)
+        } catch {
+            return MCPToolResult.failure(MCPBusinessError.message(for: error, id: id))
+        }
+        return try MCPToolResult.success(["id": .int(id), "deleted": true, "revision": .int(revision)])
     }
 
     private func generate(name: String, description: String?, secretFile: String?, context: RequestContext) async throws -> RPCResult {

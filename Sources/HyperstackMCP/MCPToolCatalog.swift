@@ -59,7 +59,7 @@ enum MCPToolCatalog {
         case .deleteAPIKey:
             title = "Delete an API key"
             description =
-                "Delete a Hyperstack API key for good. Anything still using it stops working at once."
+                "Delete a Hyperstack API key for good. Anything still using it stops working at once. When the client can show forms, the user is asked to confirm first; deleted: false in the result means they chose to keep the key."
             input = MCPSchemas.deleteInput
             output = MCPSchemas.deleteOutput
             hints = (false, true, true)

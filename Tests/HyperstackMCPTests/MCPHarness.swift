@@ -41,16 +41,22 @@ final class MCPHarness {
 
     /// Sends a request and returns its response.
     func request(_ method: String, _ params: JSON? = nil) async throws -> JSON {
+        let id = try start(method, params)
+        return try await client.response(to: id)
+    }
+
+    /// Sends a request and returns its id, without waiting for the response.
+    func start(_ method: String, _ params: JSON? = nil) throws -> JSON {
         nextID += 1
         var message: JSONObject = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method)]
         if let params { message["params"] = params }
         try send(.object(message))
-        return try await client.response(to: .int(nextID))
+        return .int(nextID)
     }
 
-    func initialize(version: String = "2025-11-25") async throws -> JSON {
+    func initialize(version: String = "2025-11-25", capabilities: JSON = [:]) async throws -> JSON {
         let response = try await request(
-            "initialize", ["protocolVersion": .string(version), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
+            "initialize", ["protocolVersion": .string(version), "capabilities": capabilities, "clientInfo": ["name": "test", "version": "1"]])
         try send(["jsonrpc": "2.0", "method": "notifications/initialized"])
         return response
     }
