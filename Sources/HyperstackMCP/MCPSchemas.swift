@@ -99,7 +99,8 @@ enum MCPSchemas {
             "id": keyID,
             "deleted": [
                 "type": "boolean",
-                "description": "false when the user, asked to confirm, chose to keep the key: it still exists.",
+                "description":
+                    "Present, and false, only when the user, asked to confirm, chose to keep the key: it still exists. Absent when the key was deleted.",
             ],
             "revision": revision,
             "confirmation": [
@@ -108,5 +109,5 @@ enum MCPSchemas {
             ],
             "message": ["type": "string", "description": "What happened, for the user, when deleted is false."],
         ],
-        required: ["id", "deleted", "revision"], closed: false)
+        required: ["id", "revision"], closed: false)
 }

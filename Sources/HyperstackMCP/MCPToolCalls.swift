@@ -80,7 +80,8 @@ struct MCPToolCalls: Sendable {
 
     /// Deletes after the user's confirmation, when the client can ask for one (see
     /// `MCPDeleteConfirmation`). A person's "no" is a result, not an error: the key is kept,
-    /// as asked, and `deleted: false` says so.
+    /// as asked, and `deleted: false` says so (a deletion's result is `{id, revision}`, as it
+    /// always was).
     private func delete(id: Int64, context: RequestContext) async throws -> RPCResult {
         let name = store.publishedSnapshot.keys.first { $0.id == id }?.name
         let decision = try await MCPDeleteConfirmation.ask(
@@ -104,7 +105,7 @@ struct MCPToolCalls: Sendable {
         } catch {
             return MCPToolResult.failure(MCPBusinessError.message(for: error, id: id))
         }
-        return try MCPToolResult.success(["id": .int(id), "deleted": true, "revision": .int(revision)])
+        return try MCPToolResult.success(["id": .int(id), "revision": .int(revision)])
     }
 
     private func generate(name: String, description: String?, secretFile: String?, context: RequestContext) async throws -> RPCResult {

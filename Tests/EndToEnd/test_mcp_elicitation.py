@@ -65,7 +65,7 @@ def test_the_sdk_accepting_the_confirmation_deletes_the_key(tmp_path):
     key_id, result, ids, seen, transcript = sdk_delete(
         tmp_path, types.ElicitResult(action="accept", content={"confirm": True}))
     assert not result.is_error
-    assert result.structured_content == {"id": key_id, "deleted": True, "revision": result.structured_content["revision"]}
+    assert result.structured_content == {"id": key_id, "revision": result.structured_content["revision"]}
     assert ids == []
     assert len(seen) == 1
     assert seen[0].mode == "form"
@@ -105,7 +105,7 @@ def test_an_sdk_client_without_an_elicitation_callback_is_not_asked(tmp_path):
             return result
 
     result = anyio.run(main)
-    assert result.structured_content["deleted"] is True
+    assert not result.is_error and "deleted" not in result.structured_content
     assert not [m for m in transcript.from_server if m.get("method") == "elicitation/create"]
 
 
@@ -183,7 +183,7 @@ def test_answers_in_one_batch_reach_their_calls(mcp):
         {"jsonrpc": "2.0", "id": keep_asked["id"], "result": {"action": "decline"}},
     ])
     assert server.wait_response(keep_call)["result"]["structuredContent"]["deleted"] is False
-    assert server.wait_response(gone_call)["result"]["structuredContent"]["deleted"] is True
+    assert "deleted" not in server.wait_response(gone_call)["result"]["structuredContent"]
     assert listed_ids(server) == [kept]
     # A batch of responses is itself never answered.
     assert not [m for m in server.arrived if isinstance(m, list)]
@@ -197,7 +197,7 @@ def test_revision_2025_06_18_asks_without_a_mode(mcp):
     assert "mode" not in asked["params"]
     assert asked["params"]["requestedSchema"]["properties"]["confirm"]["type"] == "boolean"
     server.send({"jsonrpc": "2.0", "id": asked["id"], "result": {"action": "accept", "content": {"confirm": True}}})
-    assert server.wait_response(call)["result"]["structuredContent"]["deleted"] is True
+    assert server.wait_response(call)["result"]["structuredContent"]["id"] == key_id
 
 
 @pytest.mark.parametrize("version, capabilities", [
@@ -211,6 +211,6 @@ def test_without_form_elicitation_the_delete_proceeds_unasked(mcp, version, capa
     server.initialize(version, capabilities)
     key_id = generate(server)
     result = server.tool("delete_api_key", {"id": key_id})["result"]
-    assert result["structuredContent"]["deleted"] is True
+    assert result["isError"] is False and result["structuredContent"]["id"] == key_id
     assert not [m for m in server.arrived if isinstance(m, dict) and m.get("method") == "elicitation/create"]
     assert listed_ids(server) == []

@@ -48,7 +48,8 @@ import Testing
         try Self.answer(harness, elicitation, result: ["action": "accept", "content": ["confirm": true]])
         let result = try await harness.client.response(to: call)["result"]
         #expect(result?["isError"] == false)
-        #expect(result?["structuredContent"]?["deleted"] == true)
+        #expect(result?["structuredContent"]?["id"] == .int(id))
+        #expect(result?["structuredContent"]?["deleted"] == nil)
         #expect(try await Self.listedIDs(harness) == [])
     }
 
@@ -114,7 +115,8 @@ import Testing
     func withoutFormElicitationTheDeleteProceeds(version: String, capabilities: JSON) async throws {
         let (harness, id) = try await Self.harness(version: version, capabilities: capabilities)
         let response = try await harness.callTool("delete_api_key", ["id": .int(id)])
-        #expect(response["result"]?["structuredContent"]?["deleted"] == true)
+        #expect(response["result"]?["structuredContent"]?["id"] == .int(id))
+        #expect(response["result"]?["isError"] == false)
         #expect(harness.client.received.allSatisfy { $0["method"] != "elicitation/create" })
         #expect(try await Self.listedIDs(harness) == [])
     }
