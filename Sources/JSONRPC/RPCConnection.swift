@@ -80,6 +80,7 @@ package final class RPCConnection: Sendable {
     /// and returns.
     package func finishInput(timeout: Duration) async {
         inputClosed.store(true, ordering: .relaxed)
+        session.inputEnded()
         if reader.withLock({ $0.decoder.isInsideMessage }) {
             logger.debug("The input ended in the middle of a message; the partial message was dropped")
         }
