@@ -114,6 +114,13 @@ package actor KeyStore {
         return ListOutcome(snapshot: entry.snapshot, fromCache: true)
     }
 
+    /// How much longer the published key set counts as fresh: zero once it is older than the
+    /// TTL, or before the first listing. A client may reuse an answer built from it this long.
+    package nonisolated var remainingFreshness: Duration {
+        guard let loadedAt = published.withLock({ $0.loadedAt }) else { return .zero }
+        return max(.zero, cacheTTL - loadedAt.duration(to: .now))
+    }
+
     /// The key set, from the cache when it is young enough, else from one upstream listing shared
     /// by every concurrent caller.
     ///

@@ -3,8 +3,10 @@ import HyperstackRPCServer
 import JSONRPC
 import JanssonJSON
 
-/// The method table of one MCP session: tools, resources and their subscriptions, logging.
-/// `initialize` and `ping` are the session's own (`MCPSession`).
+/// The method table of one MCP session, for both eras: tools, resources, the handshake era's
+/// subscriptions and logging, the stateless era's `server/discover` and `subscriptions/listen`.
+/// `initialize` and `ping` are the session's own (`MCPSession`); `MCPLifecycle` keeps each
+/// era to its methods. In the stateless era every result takes `MCPStatelessResult`'s shape.
 package enum MCPMethods {
     /// How often a subscribed session's store polls Hyperstack when no `--poll-interval` was
     /// given: without polling, changes made elsewhere would never reach a subscriber.
@@ -14,35 +16,48 @@ package enum MCPMethods {
     static let logLevels: Set<String> = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
     /// - Parameters:
-    ///   - pollDemand: this session's demand on the store's polling; subscribing raises it to
-    ///     `subscriptionPollInterval` when `configuredPollInterval` is `nil`.
+    ///   - pollDemand: this session's demand on the store's polling; a subscription or listen
+    ///     stream raises it to `subscriptionPollInterval` when `configuredPollInterval` is `nil`.
     ///   - includeTestMethods: adds `test.sleep` and `test.stderr` (see `TestOnlyMethods`).
     package static func table(
         store: KeyStore, options: MCPOptions, state: MCPConnectionState, pollDemand: PollDemand,
         configuredPollInterval: Duration?, includeTestMethods: Bool
     ) -> MethodTable {
-        var table = MethodTable()
+        var table = Table(state: state)
         let calls = MCPToolCalls(store: store, options: options, state: state)
-        let toolsList = prepared(MCPToolCatalog.listResult(inlineSecrets: options.inlineSecrets))
-        let templates = prepared(MCPResources.templatesResult)
-        table.register("tools/list") { _, _ in toolsList }
+        let followInterest = PollFollower(state: state, pollDemand: pollDemand, configured: configuredPollInterval)
+        let storeFreshness: @Sendable () -> MCPStatelessResult.CacheHint = {
+            MCPStatelessResult.CacheHint(freshFor: store.remainingFreshness)
+        }
+        table.registerConstant("tools/list", MCPToolCatalog.listResult(inlineSecrets: options.inlineSecrets), cache: .fixed)
+        table.registerConstant("resources/templates/list", MCPResources.templatesResult, cache: .fixed)
+        table.registerConstant("server/discover", discoverResult(options), cache: .fixed)
         table.register("tools/call") { params, context in try await calls.call(params, context: context) }
-        table.register("resources/list") { _, _ in .json(await MCPResources.list(store: store)) }
-        table.register("resources/templates/list") { _, _ in templates }
-        table.register("resources/read") { params, _ in try await MCPResources.read(params, store: store) }
+        table.register("resources/list", cache: storeFreshness) { _, _ in .json(await MCPResources.list(store: store)) }
+        table.register("resources/read", cache: storeFreshness) { params, _ in try await MCPResources.read(params, store: store) }
         table.register("resources/subscribe") { params, _ in
-            let uri = try resourceURI(params, method: "resources/subscribe")
-            if state.subscribe(uri) == 1, configuredPollInterval == nil {
-                await pollDemand.set(subscriptionPollInterval)
-            }
+            state.subscribe(try resourceURI(params, method: "resources/subscribe"))
+            await followInterest()
             return .json([:])
         }
         table.register("resources/unsubscribe") { params, _ in
-            let uri = try resourceURI(params, method: "resources/unsubscribe")
-            if state.unsubscribe(uri) == 0, configuredPollInterval == nil {
-                await pollDemand.set(nil)
-            }
+            state.unsubscribe(try resourceURI(params, method: "resources/unsubscribe"))
+            await followInterest()
             return .json([:])
+        }
+        table.register("subscriptions/listen") { params, context in
+            guard let id = context.id else {
+                throw RPCError.invalidRequest("subscriptions/listen must be a request with an id: its answer ends the stream")
+            }
+            let filter = try MCPListenRequest.filter(params)
+            let meta = MCPListenRequest.meta(id)
+            try state.listens.open(id: id, filter: filter) {
+                context.notify(MCPListenRequest.acknowledged, params: ["notifications": MCPListenRequest.granted(filter), "_meta": meta])
+            }
+            await followInterest()
+            _ = await state.listens.waitForEnd(id)
+            await followInterest()
+            return .json(["_meta": meta])
         }
         table.register("logging/setLevel") { params, _ in
             let reader = try ParamsReader(params, method: "logging/setLevel")
@@ -53,9 +68,19 @@ package enum MCPMethods {
             state.setLogLevel(level)
             return .json([:])
         }
-        table.registerNotification("notifications/initialized") { _ in }
-        if includeTestMethods { TestOnlyMethods.register(in: &table) }
-        return table
+        var methods = table.methods
+        methods.registerNotification("notifications/initialized") { _ in }
+        if includeTestMethods { TestOnlyMethods.register(in: &methods) }
+        return methods
+    }
+
+    /// `server/discover`: what `initialize` tells a handshake client, for a stateless one.
+    static func discoverResult(_ options: MCPOptions) -> JSON {
+        [
+            "supportedVersions": .array(MCPProtocolVersion.stateless.map(JSON.string)),
+            "capabilities": MCPSession.statelessCapabilities,
+            "instructions": .string(MCPInstructions.text(options)),
+        ]
     }
 
     /// The `uri` of a subscribe or unsubscribe, which must name one of our resources.
@@ -68,8 +93,52 @@ package enum MCPMethods {
         return uri
     }
 
-    /// A constant result, serialised once.
-    private static func prepared(_ result: JSON) -> RPCResult {
-        (try? result.serialized()).map(RPCResult.serialized) ?? .json(result)
+    /// A method table whose handlers answer in the shape of the connection's era.
+    private struct Table {
+        let state: MCPConnectionState
+        var methods = MethodTable()
+
+        mutating func register(
+            _ method: String, cache: (@Sendable () -> MCPStatelessResult.CacheHint)? = nil,
+            _ handler: @escaping RPCMethodHandler
+        ) {
+            let state = state
+            methods.register(method) { params, context in
+                let result = try await handler(params, context)
+                guard state.isStateless else { return result }
+                return MCPStatelessResult.decorate(result, cache: cache?())
+            }
+        }
+
+        /// A constant result, serialised once for each era.
+        mutating func registerConstant(_ method: String, _ result: JSON, cache: MCPStatelessResult.CacheHint) {
+            let state = state
+            let handshake = prepared(result)
+            let stateless = prepared(MCPStatelessResult.decorate(result, cache: cache))
+            let answer: @Sendable () -> RPCResult = { state.isStateless ? stateless : handshake }
+            methods.register(method, immediate: { _ in answer() }, handler: { _, _ in answer() })
+        }
+
+        private func prepared(_ result: JSON) -> RPCResult {
+            (try? result.serialized()).map(RPCResult.serialized) ?? .json(result)
+        }
+    }
+
+    /// Keeps the store polling while this session waits for changes (a subscription or a
+    /// listen stream) and no `--poll-interval` was given, and lets it stop when nothing waits.
+    private struct PollFollower: Sendable {
+        let state: MCPConnectionState
+        let pollDemand: PollDemand
+        let configured: Duration?
+
+        func callAsFunction() async {
+            guard configured == nil else { return }
+            // Subscriptions come and go concurrently: settle on what holds after setting it.
+            var wanted: Duration?
+            repeat {
+                wanted = state.awaitsChanges ? MCPMethods.subscriptionPollInterval : nil
+                await pollDemand.set(wanted)
+            } while (state.awaitsChanges ? MCPMethods.subscriptionPollInterval : nil) != wanted
+        }
     }
 }

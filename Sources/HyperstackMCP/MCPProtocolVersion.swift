@@ -1,10 +1,16 @@
-/// The MCP revisions this server speaks through the `initialize` handshake, and the one rule
-/// between them that changes what a client sees from the same call.
+/// The MCP revisions this server speaks, in both eras, and the rules between them that change
+/// what a client sees from the same call.
 package enum MCPProtocolVersion {
-    /// Oldest first.
+    /// The revisions negotiated once per connection by `initialize`, oldest first.
     package static let supported = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 
     package static let latest = "2025-11-25"
+
+    /// The stateless revisions: no handshake, each request names its revision and the client's
+    /// capabilities in `_meta` (`MCPRequestEnvelope`), `server/discover` describes the server.
+    package static let stateless = ["2026-07-28"]
+
+    package static func isStateless(_ version: String) -> Bool { stateless.contains(version) }
 
     /// The spec's negotiation: the client's version when we speak it, else our latest, and the
     /// client decides whether to go on.

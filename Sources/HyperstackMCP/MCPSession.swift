@@ -3,20 +3,22 @@ import JanssonJSON
 
 /// hyperstack-rpc's MCP personality, the second beside `LSPSession`: the `initialize`
 /// handshake with version negotiation, `ping`, `notifications/cancelled {requestId}` after
-/// which a cancelled request gets no answer at all, and the `MCPLifecycle`. The tools and
-/// resources are ordinary methods in the table (`MCPMethods`).
+/// which a cancelled request gets no answer at all, and the `MCPLifecycle`, which also admits
+/// the stateless revision's self-describing requests. The tools and resources are ordinary
+/// methods in the table (`MCPMethods`).
 package struct MCPSession: RPCSession {
     private let state: MCPConnectionState
-    private let serverInfo: JSON
     private let instructions: String
 
-    package init(state: MCPConnectionState, name: String, version: String, instructions: String) {
+    package init(state: MCPConnectionState, instructions: String) {
         self.state = state
-        self.serverInfo = ["name": .string(name), "title": "Hyperstack API keys", "version": .string(version)]
         self.instructions = instructions
     }
 
-    package func makeLifecycle() -> any SessionLifecycle { MCPLifecycle() }
+    package func makeLifecycle() -> any SessionLifecycle { MCPLifecycle(state: state) }
+
+    /// A listen stream waits for the client, so when the input ends the server ends it.
+    package func inputEnded() { state.listens.endAll() }
 
     package var builtInMethods: [String: RPCBuiltInHandler] { ["ping": { _ in emptyObject }] }
 
@@ -42,7 +44,7 @@ package struct MCPSession: RPCSession {
         return .json([
             "protocolVersion": .string(version),
             "capabilities": Self.capabilities,
-            "serverInfo": serverInfo,
+            "serverInfo": MCPStatelessResult.serverInfo,
             "instructions": .string(instructions),
         ])
     }
@@ -56,6 +58,13 @@ package struct MCPSession: RPCSession {
         "tools": ["listChanged": false],
         "resources": ["subscribe": true, "listChanged": true],
         "logging": [:],
+    ]
+
+    /// The same, less logging, which the stateless revision asks for per request and which we
+    /// never send; subscriptions are `subscriptions/listen` streams there.
+    static let statelessCapabilities: JSON = [
+        "tools": ["listChanged": false],
+        "resources": ["subscribe": true, "listChanged": true],
     ]
 }
 

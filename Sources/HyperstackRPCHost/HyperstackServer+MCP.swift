@@ -10,9 +10,7 @@ extension HyperstackServer {
         let limits = limits ?? SessionLimits(settings: settings)
         let state = MCPConnectionState()
         let options = MCPOptions(secretFiles: secretFiles, inlineSecrets: inlineSecrets)
-        let session = MCPSession(
-            state: state, name: ServerIdentity.name, version: ServerIdentity.version,
-            instructions: MCPInstructions.text(options))
+        let session = MCPSession(state: state, instructions: MCPInstructions.text(options))
         let configured = limits.pollInterval > 0 ? Duration(optionSeconds: limits.pollInterval) : nil
         let store = store
         let includeTestMethods = includeTestMethods

@@ -1,4 +1,5 @@
 import JSONRPC
+import JanssonJSON
 
 /// The lenient LSP lifecycle as a state machine: `initialize` is optional but, when sent,
 /// must be the first request and come once; after `shutdown` every request is refused;
@@ -13,7 +14,7 @@ package struct LSPLifecycle: SessionLifecycle, Equatable {
 
     package init() {}
 
-    package mutating func admit(request method: String) -> RequestAdmission {
+    package mutating func admit(request method: String, params: JSON?) -> RequestAdmission {
         if shutdownRequested {
             return .refuse(.invalidRequest("the server is shutting down; only the 'exit' notification is accepted"))
         }

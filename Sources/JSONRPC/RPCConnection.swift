@@ -87,6 +87,7 @@ package final class RPCConnection: Sendable {
     package func finishInput(timeout: Duration) async {
         inputClosed.store(true, ordering: .relaxed)
         outgoing.closeInput()
+        session.inputEnded()
         if reader.withLock({ $0.decoder.isInsideMessage }) {
             logger.debug("The input ended in the middle of a message; the partial message was dropped")
         }

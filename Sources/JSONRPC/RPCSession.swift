@@ -31,6 +31,15 @@ package protocol RPCSession: Sendable {
 
     /// Called for the notification admitted as `.exit`, with the exit code the lifecycle chose.
     func exit(code: Int32)
+
+    /// Called once when the input has ended, before the connection waits for running work:
+    /// the moment to end requests that only the client could have ended, such as MCP's
+    /// `subscriptions/listen` streams, so that the wait is not for them.
+    func inputEnded()
+}
+
+extension RPCSession {
+    package func inputEnded() {}
 }
 
 /// Answers a built-in request on the reader thread. It must not block.

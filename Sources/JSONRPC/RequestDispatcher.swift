@@ -71,7 +71,7 @@ struct RequestDispatcher: InboundEventHandler {
     // MARK: - Requests
 
     private mutating func handleRequest(_ request: RPCRequest, destination: ResponseDestination) {
-        switch lifecycle.admit(request: request.method) {
+        switch lifecycle.admit(request: request.method, params: request.params) {
         case .refuse(let error):
             outbox.answer(request.id, error: error, to: destination)
         case .initialize:

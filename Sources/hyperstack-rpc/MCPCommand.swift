@@ -14,7 +14,7 @@ struct MCPCommand: AsyncParsableCommand {
             One JSON message per line on stdin and stdout; logs go to stderr; the server exits when \
             stdin closes. Tools: list_api_keys, generate_api_key, update_api_key, delete_api_key. \
             Resources: hyperstack://api-keys and hyperstack://api-keys/{id}, with subscriptions. \
-            MCP revisions 2024-11-05, 2025-03-26, 2025-06-18 and 2025-11-25.
+            MCP revisions 2024-11-05, 2025-03-26, 2025-06-18 and 2025-11-25 through initialize, and the stateless 2026-07-28 (server/discover, _meta on every request, subscriptions/listen).
             generate_api_key writes the new secret to a new file (mode 0600, never overwritten) and \
             returns its path, never the secret, so it stays out of the model's context and the \
             provider's logs. --mcp-inline-secrets returns it inline instead: unsafe with hosted models.

@@ -1,8 +1,9 @@
 """`hyperstack-rpc mcp` driven by the official MCP Python SDK (PyPI `mcp`, pinned to 2.3.0) in
 its handshake mode, mode="legacy", and in mode="auto", which probes `server/discover` and, since
-this server speaks the handshake era, falls back to `initialize`. Against the embedded sandbox
-and against the real hyperstack-sandbox over HTTP on 127.0.0.1. The relay records every message
-both ways, so each test can also check what crossed the wire."""
+this server answers it, speaks the stateless revision 2026-07-28: no `initialize`, every request
+with its own `_meta` envelope, changes through `subscriptions/listen`. Against the embedded
+sandbox and against the real hyperstack-sandbox over HTTP on 127.0.0.1. The relay records every
+message both ways, so each test can also check what crossed the wire."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ HINTS = {
     "update_api_key": (False, False, True, False),
     "delete_api_key": (False, True, True, False),
 }
+
+
+MODES = ["legacy", "auto"]
+STATELESS = "2026-07-28"
+VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 
 
 def run(coroutine_function, *args):
@@ -64,13 +70,27 @@ def client(transcript_dir, upstream: Upstream, *args: str, mode: str = "legacy",
     return Client(sdk_server(transcript_dir, *upstream.args(*args), env=upstream.env()), mode=mode, cache=None, **kwargs)
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def assert_era(transcript: Transcript, mode: str) -> None:
+    """What crossed the wire matches the era the mode selects."""
+    requests = [m for m in transcript.from_client if "method" in m and "id" in m]
+    methods = [m["method"] for m in requests]
+    results = [m["result"] for m in transcript.from_server if "result" in m]
+    if mode == "auto":
+        assert methods[0] == "server/discover" and "initialize" not in methods, methods
+        assert all(m["params"]["_meta"][VERSION_KEY] == STATELESS for m in requests), methods
+        assert results and all(r.get("resultType") == "complete" for r in results), results
+    else:
+        assert methods[0] == "initialize" and "server/discover" not in methods, methods
+        assert not any("resultType" in r for r in results)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_the_sdk_connects_and_lists_the_four_tools_with_their_schemas(upstream, tmp_path, mode):
     transcript = Transcript(tmp_path / "wire")
 
     async def main():
         async with client(transcript.directory, upstream, mode=mode) as mcp:
-            assert mcp.protocol_version == LATEST
+            assert mcp.protocol_version == (STATELESS if mode == "auto" else LATEST)
             assert mcp.server_info.name == "hyperstack-rpc"
             assert "never the secret" in (mcp.instructions or "")
             assert mcp.server_capabilities.resources.subscribe is True
@@ -92,17 +112,16 @@ def test_the_sdk_connects_and_lists_the_four_tools_with_their_schemas(upstream, 
     assert set(tools["update_api_key"].input_schema["required"]) == {"id", "name"}
     assert tools["delete_api_key"].input_schema["required"] == ["id"]
     assert set(tools["list_api_keys"].input_schema["properties"]) == {"refresh"}
-    if mode == "auto":
-        methods = [m.get("method") for m in transcript.from_client]
-        assert methods[0] == "server/discover" and "initialize" in methods, methods
+    assert_era(transcript, mode)
 
 
-def test_every_tool_works_and_no_secret_crosses_the_wire(upstream, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_every_tool_works_and_no_secret_crosses_the_wire(upstream, tmp_path, mode):
     transcript = Transcript(tmp_path / "wire")
     secrets_dir = default_secrets_dir(upstream.state_home)
 
     async def main():
-        async with client(transcript.directory, upstream, "--log-level", "trace") as mcp:
+        async with client(transcript.directory, upstream, "--log-level", "trace", mode=mode) as mcp:
             empty = await mcp.call_tool("list_api_keys", {"refresh": True})
             assert not empty.is_error and empty.structured_content["keys"] == []
             made = await mcp.call_tool("generate_api_key", {"name": "ci", "description": "for CI"})
@@ -131,6 +150,7 @@ def test_every_tool_works_and_no_secret_crosses_the_wire(upstream, tmp_path):
     assert secret and key["maskedKey"].endswith(secret[-4:])
     assert_no_secret([secret, *upstream.secrets()], "the MCP transcript or the trace log", transcript.raw())
     assert transcript.stderr, "the trace log is empty"
+    assert_era(transcript, mode)
 
 
 def stat_of(path):
@@ -138,11 +158,12 @@ def stat_of(path):
     return os.stat(path)
 
 
-def test_both_resources_read_masked_keys(upstream, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_both_resources_read_masked_keys(upstream, tmp_path, mode):
     transcript = Transcript(tmp_path / "wire")
 
     async def main():
-        async with client(transcript.directory, upstream) as mcp:
+        async with client(transcript.directory, upstream, mode=mode) as mcp:
             made = await mcp.call_tool("generate_api_key", {"name": "res"})
             key = made.structured_content["key"]
             listed = await mcp.list_resources()
@@ -161,6 +182,7 @@ def test_both_resources_read_masked_keys(upstream, tmp_path):
             assert missing.value.error.code == -32002
 
     run(main)
+    assert_era(transcript, mode)
 
 
 def test_a_subscriber_hears_of_a_key_another_process_generated(tmp_path):
@@ -204,7 +226,54 @@ def test_a_subscriber_hears_of_a_key_another_process_generated(tmp_path):
     assert_no_secret([secret, http.api_key], "the MCP transcript", transcript.raw())
 
 
-def test_a_cancelled_slow_call_gets_no_response(tmp_path):
+def test_a_listen_stream_hears_of_a_key_another_process_generated(tmp_path):
+    """The stateless era's way: mode="auto" opens a subscriptions/listen stream, the server polls,
+    a shell one-shot generates; the stream yields the SDK's typed events, tagged with its id."""
+    from mcp.client.subscriptions import ResourcesListChanged, ResourceUpdated
+
+    http = SandboxServer()
+    state_home = tmp_path / "state"
+    transcript = Transcript(tmp_path / "wire")
+
+    async def main():
+        params = sdk_server(transcript.directory, "--base-url", http.base_url, "--poll-interval", "0.2",
+                            env=server_env(state_home, {"HYPERSTACK_API_KEY": http.api_key}))
+        async with Client(params, mode="auto", cache=None) as mcp:
+            assert mcp.protocol_version == STATELESS
+            await mcp.call_tool("list_api_keys", {"refresh": True})
+            events = []
+            async with mcp.listen(resources_list_changed=True, tools_list_changed=True,
+                                  resource_subscriptions=["hyperstack://api-keys"]) as stream:
+                assert stream.honored.resources_list_changed is True
+                assert stream.honored.tools_list_changed is None  # our tools never change
+                assert stream.honored.resource_subscriptions == ["hyperstack://api-keys"]
+                other = subprocess.run(
+                    [binary_path(), "call", "apiKeys.generate", '{"name":"from-elsewhere"}', "--base-url", http.base_url],
+                    env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=30)
+                assert other.returncode == 0, other.stderr
+                with anyio.fail_after(10):
+                    async for event in stream:
+                        events.append(event)
+                        if {type(e) for e in events} >= {ResourceUpdated, ResourcesListChanged}:
+                            break
+            assert ResourceUpdated(uri="hyperstack://api-keys") in events
+            body = json.loads((await mcp.read_resource("hyperstack://api-keys")).contents[0].text)
+            assert [k["name"] for k in body["keys"]] == ["from-elsewhere"]
+            return json.loads(other.stdout)["key"]["secret"]
+
+    try:
+        secret = run(main)
+    finally:
+        http.stop()
+    listen = next(m for m in transcript.from_client if m.get("method") == "subscriptions/listen")
+    tagged = [m for m in transcript.from_server if m.get("method") == "notifications/resources/updated"]
+    assert tagged and all(m["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == listen["id"] for m in tagged)
+    assert_era(transcript, "auto")
+    assert_no_secret([secret, http.api_key], "the MCP transcript", transcript.raw())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cancelled_slow_call_gets_no_response(tmp_path, mode):
     """The SDK gives up on a call that waits on a slow upstream; it sends notifications/cancelled,
     and the server then never answers that request, while the session carries on."""
     http = SandboxServer()
@@ -215,7 +284,7 @@ def test_a_cancelled_slow_call_gets_no_response(tmp_path):
     async def main():
         params = sdk_server(transcript.directory, "--base-url", http.base_url,
                             env=server_env(state_home, {"HYPERSTACK_API_KEY": http.api_key}))
-        async with Client(params, mode="legacy", cache=None) as mcp:
+        async with Client(params, mode=mode, cache=None) as mcp:
             with anyio.move_on_after(0.5) as scope:
                 await mcp.call_tool("list_api_keys", {"refresh": True})
             assert scope.cancelled_caught
@@ -235,7 +304,8 @@ def test_a_cancelled_slow_call_gets_no_response(tmp_path):
     assert calls[1]["id"] in answered
 
 
-def test_business_errors_reach_the_sdk_as_tool_errors(tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_business_errors_reach_the_sdk_as_tool_errors(tmp_path, mode):
     http = SandboxServer("--max-keys", "2")
     state_home = tmp_path / "state"
     transcript = Transcript(tmp_path / "wire")
@@ -243,7 +313,7 @@ def test_business_errors_reach_the_sdk_as_tool_errors(tmp_path):
     async def main():
         params = sdk_server(transcript.directory, "--base-url", http.base_url,
                             env=server_env(state_home, {"HYPERSTACK_API_KEY": http.api_key}))
-        async with Client(params, mode="legacy", cache=None) as mcp:
+        async with Client(params, mode=mode, cache=None) as mcp:
             first = await mcp.call_tool("generate_api_key", {"name": "only"})
             assert not first.is_error
             duplicate = await mcp.call_tool("generate_api_key", {"name": "only"})

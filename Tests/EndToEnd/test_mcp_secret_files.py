@@ -129,14 +129,28 @@ def test_a_write_that_fails_after_the_key_exists_names_the_key(state_home):
     wrapper = 'trap "" XFSZ; ulimit -f 0; exec "$0" mcp --sandbox'
     process = subprocess.Popen(["sh", "-c", wrapper, binary_path()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env={**os.environ, **server_env(state_home)})
-    requests = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST, "capabilities": {}}},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "generate_api_key", "arguments": {"name": "lost"}}},
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_api_keys", "arguments": {}}},
-    ]
-    out, err = process.communicate("".join(json.dumps(r) + "\n" for r in requests).encode(), timeout=30)
-    assert process.returncode == 0, err
-    answers = {m["id"]: m for m in map(json.loads, out.splitlines()) if "id" in m}
+    def send(message):
+        process.stdin.write((json.dumps(message) + "\n").encode())
+        process.stdin.flush()
+
+    def answer(id):
+        while True:
+            line = process.stdout.readline()
+            assert line, f"stdout closed before the answer to {id}"
+            message = json.loads(line)
+            if message.get("id") == id:
+                return message
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": LATEST, "capabilities": {}}})
+    answer(1)
+    # The list goes out only after the generate has answered: pipelined, it could run first.
+    send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "generate_api_key", "arguments": {"name": "lost"}}})
+    answers = {2: answer(2)}
+    send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_api_keys", "arguments": {}}})
+    answers[3] = answer(3)
+    process.stdin.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=30) == 0, err
     listed = answers[3]["result"]["structuredContent"]["keys"]
     assert [k["name"] for k in listed] == ["lost"]
     text = error_text(answers[2]["result"])

@@ -5,7 +5,7 @@ official SDK through the recording relay. Then every form of every generated sec
 (`reliability_kit.find_secrets`: raw, JSON-escaped, base64, percent-encoded, hex) and any
 8-character run of the configured key (`key_runs.key_run_leaks`) are looked for in both
 directions of the transcript, stderr and the log file: none, unless --mcp-inline-secrets, whose
-secrets appear in their own results only."""
+secrets appear in their own results only. The session runs in both eras."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ from rpc_process import binary_path  # noqa: E402
 from sandbox_server import SandboxServer  # noqa: E402
 
 
-def busy_session(http: SandboxServer, tmp_path: Path, *extra: str) -> tuple[Transcript, Path, list[str], list[dict]]:
+def busy_session(http: SandboxServer, tmp_path: Path, *extra: str, mode: str = "legacy") -> tuple[Transcript, Path, list[str], list[dict]]:
+    """In mode="legacy" changes come through resources/subscribe, in mode="auto" (2026-07-28)
+    through a subscriptions/listen stream held open for the whole session."""
     transcript = Transcript(tmp_path / "wire")
     log = tmp_path / "mcp.log"
     generated: list[str] = []
@@ -38,35 +40,42 @@ def busy_session(http: SandboxServer, tmp_path: Path, *extra: str) -> tuple[Tran
         params = sdk_server(transcript.directory, "--base-url", http.base_url, "--poll-interval", "0.2",
                             "--log-level", "trace", "--log-file", str(log), *extra,
                             env=server_env(tmp_path / "state", {"HYPERSTACK_API_KEY": http.api_key}))
-        async with Client(params, mode="legacy", cache=None) as mcp:
-            with pytest.warns(MCPDeprecationWarning):
-                await mcp.subscribe_resource("hyperstack://api-keys")
-            for name in ("alpha", "beta", "gamma"):
-                made = await mcp.call_tool("generate_api_key", {"name": name})
-                assert not made.is_error, made
-                results.append(made.structured_content)
-            first = results[0]["key"]["id"]
-            await mcp.call_tool("update_api_key", {"id": first, "name": "alpha-2"})
-            await mcp.call_tool("delete_api_key", {"id": results[1]["key"]["id"]})
-            assert (await mcp.call_tool("generate_api_key", {"name": "gamma"})).is_error
-            other = subprocess.run([binary_path(), "call", "apiKeys.generate", '{"name":"elsewhere"}',
-                                    "--base-url", http.base_url],
-                                   env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"},
-                                   capture_output=True, timeout=30)
-            assert other.returncode == 0, other.stderr
-            generated.append(json.loads(other.stdout)["key"]["secret"])
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                keys = json.loads((await mcp.read_resource("hyperstack://api-keys")).contents[0].text)["keys"]
-                if any(k["name"] == "elsewhere" for k in keys):
-                    break
-                await anyio.sleep(0.1)
-            http.faults({"path": "/api-key", "status": 401,
-                         "body": {"status": False, "message": f"Invalid api_key {http.api_key}",
-                                  "error_reason": "unauthorized"}})
-            refused = await mcp.call_tool("list_api_keys", {"refresh": True})
-            assert refused.is_error
-            await mcp.call_tool("list_api_keys", {"refresh": True})
+        async with Client(params, mode=mode, cache=None) as mcp:
+            if mode == "legacy":
+                with pytest.warns(MCPDeprecationWarning):
+                    await mcp.subscribe_resource("hyperstack://api-keys")
+                await work(mcp)
+            else:
+                async with mcp.listen(resources_list_changed=True, resource_subscriptions=["hyperstack://api-keys"]):
+                    await work(mcp)
+
+    async def work(mcp):
+        for name in ("alpha", "beta", "gamma"):
+            made = await mcp.call_tool("generate_api_key", {"name": name})
+            assert not made.is_error, made
+            results.append(made.structured_content)
+        first = results[0]["key"]["id"]
+        await mcp.call_tool("update_api_key", {"id": first, "name": "alpha-2"})
+        await mcp.call_tool("delete_api_key", {"id": results[1]["key"]["id"]})
+        assert (await mcp.call_tool("generate_api_key", {"name": "gamma"})).is_error
+        other = subprocess.run([binary_path(), "call", "apiKeys.generate", '{"name":"elsewhere"}',
+                                "--base-url", http.base_url],
+                               env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"},
+                               capture_output=True, timeout=30)
+        assert other.returncode == 0, other.stderr
+        generated.append(json.loads(other.stdout)["key"]["secret"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            keys = json.loads((await mcp.read_resource("hyperstack://api-keys")).contents[0].text)["keys"]
+            if any(k["name"] == "elsewhere" for k in keys):
+                break
+            await anyio.sleep(0.1)
+        http.faults({"path": "/api-key", "status": 401,
+                     "body": {"status": False, "message": f"Invalid api_key {http.api_key}",
+                              "error_reason": "unauthorized"}})
+        refused = await mcp.call_tool("list_api_keys", {"refresh": True})
+        assert refused.is_error
+        await mcp.call_tool("list_api_keys", {"refresh": True})
 
     anyio.run(main)
     for result in results:
@@ -83,10 +92,11 @@ def blobs(transcript: Transcript, log: Path) -> dict[str, bytes]:
             "stderr": transcript.stderr, "log file": log.read_bytes()}
 
 
-def test_no_secret_in_any_mcp_message_or_log(tmp_path):
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_no_secret_in_any_mcp_message_or_log(tmp_path, mode):
     http = SandboxServer()
     try:
-        transcript, log, generated, _ = busy_session(http, tmp_path)
+        transcript, log, generated, _ = busy_session(http, tmp_path, mode=mode)
     finally:
         http.stop()
     assert len(generated) == 4 and all(generated)

@@ -16,7 +16,7 @@ set -euo pipefail
 
 which="${1:-all}"
 default_filter="JSONRPCTests|JanssonJSONTests|APIKeyStoreTests"
-thread_filter="${SANITIZER_FILTER:-$default_filter|JSONRPCStdioTests}"
+thread_filter="${SANITIZER_FILTER:-$default_filter|JSONRPCStdioTests|HyperstackMCPTests}"
 address_filter="${SANITIZER_FILTER:-$default_filter}"
 swift_bin="${SWIFT:-swift}"
 cd "$(dirname "$0")/../.."

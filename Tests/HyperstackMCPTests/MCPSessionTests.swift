@@ -155,7 +155,7 @@ import Testing
         let state = MCPConnectionState()
         let connection = MemoryConnection(
             configuration: ConnectionConfiguration(framing: .ndjson),
-            session: MCPSession(state: state, name: "t", version: "1", instructions: ""), methods: methods)
+            session: MCPSession(state: state, instructions: ""), methods: methods)
         connection.send(line: #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}"#)
         _ = try await connection.response(to: 1)
         connection.send(line: #"{"jsonrpc":"2.0","id":2,"method":"slow"}"#)

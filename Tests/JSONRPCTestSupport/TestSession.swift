@@ -59,7 +59,7 @@ package struct TestSession: RPCSession {
 package struct TestLifecycle: SessionLifecycle {
     package init() {}
 
-    package func admit(request method: String) -> RequestAdmission {
+    package func admit(request method: String, params: JSON?) -> RequestAdmission {
         switch method {
         case "initialize": return .initialize
         case "shutdown": return .shutdown

@@ -12,6 +12,8 @@ export interface ClientOptions {
   sandboxState?: string;
   /** Hyperstack API key. Passed to the child as HYPERSTACK_API_KEY, never on the command line. */
   apiKey?: string;
+  /** Hyperstack access token (Authorization: Bearer; apiKeys.generate prefers it). Passed as HYPERSTACK_ACCESS_TOKEN, never on the command line. */
+  accessToken?: string;
   /** API base URL (`--base-url`), e.g. a local `hyperstack-sandbox`. */
   baseUrl?: string;
   /**

@@ -84,6 +84,7 @@ function buildEnv(options) {
   const env = { ...process.env, ...(options.env ?? {}) };
   // The key travels in the environment only: argv is visible to every user via `ps`.
   if (options.apiKey != null) env.HYPERSTACK_API_KEY = String(options.apiKey);
+  if (options.accessToken != null) env.HYPERSTACK_ACCESS_TOKEN = String(options.accessToken);
   return env;
 }
 

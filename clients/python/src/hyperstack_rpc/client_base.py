@@ -47,6 +47,7 @@ class ClientBase(Generic[W]):
         sandbox: bool = False,
         sandbox_state: Optional[str] = None,
         api_key: Optional[str] = None,
+        access_token: Optional[str] = None,
         base_url: Optional[str] = None,
         remote: Optional[str] = None,
         extra_args: Sequence[str] = (),
@@ -63,13 +64,14 @@ class ClientBase(Generic[W]):
             sandbox=sandbox,
             sandbox_state=sandbox_state,
             api_key=api_key,
+            access_token=access_token,
             base_url=base_url,
             remote=remote,
             extra_args=extra_args,
             env=env,
             cwd=cwd,
         )
-        #: The server's command line (never holds the API key).
+        #: The server's command line (never holds the API key or the access token).
         self.argv: Tuple[str, ...] = self._launch.argv
         self._client_name = client_name
         self._default_timeout = timeout

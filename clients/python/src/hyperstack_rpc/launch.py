@@ -172,6 +172,7 @@ class Launch:
         sandbox: bool,
         sandbox_state: Optional[str],
         api_key: Optional[str],
+        access_token: Optional[str],
         base_url: Optional[str],
         remote: Optional[str],
         extra_args: Sequence[str],
@@ -182,7 +183,8 @@ class Launch:
 
         ``env`` entries are laid over this process's environment; a value of ``None``
         removes that variable. ``sandbox_state`` implies ``sandbox``. The API key goes into the
-        environment, never the command line. ``remote`` is checked by :func:`remote_args` first,
+        environment, never the command line, and so does the access token (``HYPERSTACK_ACCESS_TOKEN``,
+        which ``apiKeys.generate`` prefers). ``remote`` is checked by :func:`remote_args` first,
         so a bad value fails even where no server binary is installed.
         """
         if isinstance(extra_args, (str, bytes)):
@@ -205,6 +207,8 @@ class Launch:
                 child_env[name] = value
         if api_key is not None:
             child_env["HYPERSTACK_API_KEY"] = api_key
+        if access_token is not None:
+            child_env["HYPERSTACK_ACCESS_TOKEN"] = access_token
         return cls(argv, child_env, cwd)
 
     def popen(self) -> "subprocess.Popen[bytes]":
