@@ -214,3 +214,27 @@ def test_without_form_elicitation_the_delete_proceeds_unasked(mcp, version, capa
     assert result["isError"] is False and result["structuredContent"]["id"] == key_id
     assert not [m for m in server.arrived if isinstance(m, dict) and m.get("method") == "elicitation/create"]
     assert listed_ids(server) == []
+
+
+def test_the_stateless_era_is_not_asked_even_with_an_elicitation_callback(tmp_path):
+    """mode="auto" selects 2026-07-28, whose requests carry no handshake capabilities: the
+    confirmation belongs to the handshake era, so the delete proceeds unasked."""
+    transcript = Transcript(tmp_path / "wire")
+    seen: list = []
+
+    async def on_elicit(context, params):
+        seen.append(params)
+        return types.ElicitResult(action="decline")
+
+    async def main():
+        env = server_env(tmp_path / "state")
+        async with Client(sdk_server(transcript.directory, "--sandbox", env=env), mode="auto", cache=None,
+                          elicitation_callback=on_elicit) as client:
+            assert client.protocol_version == "2026-07-28"
+            made = await client.call_tool("generate_api_key", {"name": "doomed"})
+            return await client.call_tool("delete_api_key", {"id": made.structured_content["key"]["id"]})
+
+    result = anyio.run(main)
+    assert not result.is_error and "deleted" not in result.structured_content
+    assert seen == []
+    assert not [m for m in transcript.from_server if m.get("method") == "elicitation/create"]
