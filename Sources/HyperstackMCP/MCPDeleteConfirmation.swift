@@ -19,6 +19,10 @@ enum MCPDeleteConfirmation {
 
     static let method = "elicitation/create"
 
+    /// How long a person has to answer; then nothing is deleted and the client is told the
+    /// form is moot. Generous: the spec wants a timeout, not a hurry.
+    static let answerTimeout = Duration.seconds(600)
+
     /// The `elicitation/create` params for this client, or `nil` when it is not to be asked:
     /// 2025-06-18 wants no `mode`; 2025-11-25 wants `mode: "form"`, and a client that declared
     /// only `url` elicitation cannot show a form.
@@ -66,7 +70,7 @@ enum MCPDeleteConfirmation {
         }
         let answer: JSON
         do {
-            answer = try await context.request(method, params: params)
+            answer = try await context.request(method, params: params, timeout: answerTimeout)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as OutgoingRequestError {

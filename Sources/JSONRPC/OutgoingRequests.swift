@@ -10,8 +10,8 @@ import Synchronization
 /// response to one of ours can never be mistaken for an echo of the client's ids, and they are
 /// never reused within a connection. A handler's wait ends exactly once: with the client's
 /// result, its error, the input closing (every pending request fails, and later ones fail at
-/// once), or the handler's task being cancelled (the client is then told with the session's
-/// cancel notification). A response with an id we are not waiting for is logged and dropped.
+/// once), its timeout passing, or the handler's task being cancelled (on these last two the
+/// client is told with the session's cancel notification). A response with an id we are not waiting for is logged and dropped.
 /// At most `limit` requests wait at a time, so a client that never answers cannot grow the table.
 final class OutgoingRequests: Sendable {
     static let idPrefix = "hyperstack-rpc/"
@@ -19,8 +19,9 @@ final class OutgoingRequests: Sendable {
     private enum Entry {
         /// The id is handed out, the continuation not yet installed.
         case reserved
-        /// Cancelled before the continuation was installed: fail it as soon as it is.
-        case cancelledEarly
+        /// Given up (cancelled, timed out) before the continuation was installed: fail it
+        /// with this as soon as it is.
+        case abandonedEarly(any Error)
         case waiting(CheckedContinuation<JSON, any Error>)
     }
 
@@ -49,11 +50,18 @@ final class OutgoingRequests: Sendable {
     /// Sends `method` to the client and waits for its response.
     ///
     /// - Returns: the response's `result`.
-    /// - Throws: `OutgoingRequestError` for an error response, a closed input or a full table;
-    ///   `CancellationError` when the calling task is cancelled first.
-    func send(_ method: String, params: JSON) async throws -> JSON {
+    /// - Throws: `OutgoingRequestError` for an error response, a closed input, a full table or
+    ///   a `timeout` that passed; `CancellationError` when the calling task is cancelled first.
+    func send(_ method: String, params: JSON, timeout: Duration? = nil) async throws -> JSON {
         let key = try reserve()
         let id = RequestID.string(key)
+        let timer = timeout.map { timeout in
+            Task { [self] in
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                abandon(key, method: method, with: OutgoingRequestError.timedOut(method: method, after: timeout))
+            }
+        }
+        defer { timer?.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSON, any Error>) in
                 let early: (any Error)? = table.withLock { table in
@@ -61,9 +69,9 @@ final class OutgoingRequests: Sendable {
                         table.entries[key] = nil
                         return OutgoingRequestError.inputClosed(method: method)
                     }
-                    if case .cancelledEarly? = table.entries[key] {
+                    if case .abandonedEarly(let error)? = table.entries[key] {
                         table.entries[key] = nil
-                        return CancellationError()
+                        return error
                     }
                     table.entries[key] = .waiting(continuation)
                     return nil
@@ -79,7 +87,7 @@ final class OutgoingRequests: Sendable {
                 }
             }
         } onCancel: {
-            cancel(key, method: method)
+            abandon(key, method: method, with: CancellationError())
         }
     }
 
@@ -133,25 +141,28 @@ final class OutgoingRequests: Sendable {
         }
     }
 
-    /// The handler stopped waiting: fail its wait and tell the client the request is moot.
-    private func cancel(_ key: String, method: String) {
+    /// The handler stops waiting (cancelled, or out of time): fail its wait with `error` and
+    /// tell the client the request is moot.
+    private func abandon(_ key: String, method: String, with error: any Error) {
         let waiter = table.withLock { table -> CheckedContinuation<JSON, any Error>? in
             switch table.entries[key] {
             case .waiting(let waiter)?:
                 table.entries[key] = nil
                 return waiter
             case .reserved?:
-                table.entries[key] = .cancelledEarly
+                table.entries[key] = .abandonedEarly(error)
                 return nil
-            case .cancelledEarly?, nil:
+            case .abandonedEarly?, nil:
                 return nil
             }
         }
         guard let waiter else { return }
-        waiter.resume(throwing: CancellationError())
+        // The client hears first, so it never sees the handler's result while our request still looks open.
+        let reason = error is CancellationError ? "the request that needed it was cancelled" : "no answer came in time"
         outbox.notify(
             cancelNotification.method,
-            params: [cancelNotification.idMember: .string(key), "reason": .string("the request that needed '\(method)' was cancelled")])
+            params: [cancelNotification.idMember: .string(key), "reason": .string("'\(method)': \(reason)")])
+        waiter.resume(throwing: error)
     }
 }
 
@@ -163,6 +174,8 @@ package enum OutgoingRequestError: Error, Sendable, Equatable, CustomStringConve
     case inputClosed(method: String?)
     /// Too many requests to the client are unanswered already.
     case tooManyPending(limit: Int)
+    /// No answer came within the time the handler allowed.
+    case timedOut(method: String, after: Duration)
     /// The params could not be serialised (a NaN, say); nothing was sent.
     case unencodable(method: String)
     /// The context belongs to no connection (a handler called directly, in a test).
@@ -174,6 +187,7 @@ package enum OutgoingRequestError: Error, Sendable, Equatable, CustomStringConve
         case .inputClosed(let method?): "the client closed the connection before answering '\(method)'"
         case .inputClosed(nil): "the client closed the connection before answering"
         case .tooManyPending(let limit): "\(limit) requests to the client are still unanswered"
+        case .timedOut(let method, let after): "the client did not answer '\(method)' within \(after)"
         case .unencodable(let method): "the params of '\(method)' cannot be encoded as JSON"
         case .noConnection: "there is no client connection to ask"
         }

@@ -46,12 +46,13 @@ package struct RequestContext: Sendable {
     /// response; returns its `result`.
     ///
     /// Throws `OutgoingRequestError` when the client answers with an error, closes the
-    /// connection first or leaves too many of our requests unanswered, and
+    /// connection first, lets `timeout` pass (the client is then told our request is moot) or
+    /// leaves too many of our requests unanswered, and
     /// `CancellationError` when this request is cancelled while waiting (the client is then
     /// told, with the session's cancel notification, that our request is moot).
-    package func request(_ method: String, params: JSON) async throws -> JSON {
+    package func request(_ method: String, params: JSON, timeout: Duration? = nil) async throws -> JSON {
         switch emitter {
-        case .connection(_, let outgoing): return try await outgoing.send(method, params: params)
+        case .connection(_, let outgoing): return try await outgoing.send(method, params: params, timeout: timeout)
         case .closures(_, let answerer?): return try await answerer(method, params)
         case .closures(_, nil): throw OutgoingRequestError.noConnection
         }

@@ -12,13 +12,15 @@ import Testing
         var table = MethodTable()
         table.register("ask") { params, context in
             do {
-                let answer = try await context.request("client/confirm", params: params ?? [:])
+                let timeout = params?["timeoutMs"]?.intValue.map { Duration.milliseconds($0) }
+                let answer = try await context.request("client/confirm", params: params ?? [:], timeout: timeout)
                 return .json(["answer": answer])
             } catch let error as OutgoingRequestError {
                 switch error {
                 case .rejected(let rpcError): return .json(["rejected": .int(Int64(rpcError.code))])
                 case .inputClosed: return .json(["failed": "inputClosed"])
                 case .tooManyPending: return .json(["failed": "tooManyPending"])
+                case .timedOut: return .json(["failed": "timedOut"])
                 case .unencodable, .noConnection: return .json(["failed": .string("\(error)")])
                 }
             } catch is CancellationError {
@@ -134,6 +136,18 @@ import Testing
         let rest = try await peer.finish()
         #expect(rest.allSatisfy { $0["id"] != 1 }, "a cancelled MCP-style request gets no answer: \(rest)")
         #expect(log.items == ["ask saw CancellationError"])
+    }
+
+    @Test func aRequestWithATimeoutEndsWhenItPassesAndTellsTheClient() async throws {
+        let peer = Self.connection()
+        peer.send(line: #"{"jsonrpc":"2.0","id":1,"method":"ask","params":{"timeoutMs":100}}"#)
+        let (id, _) = try await Self.serverRequest(peer)
+        #expect(try await peer.response(to: 1)["result"] == json(#"{"failed":"timedOut"}"#))
+        let told = try #require(peer.received.first { $0["method"] == "$/cancelRequest" })
+        #expect(told["params"]?["id"] == .string(id))
+        // An answer after the timeout finds nobody.
+        peer.send(line: #"{"jsonrpc":"2.0","id":"\#(id)","result":"late"}"#)
+        #expect(try await peer.staysSilent(for: .milliseconds(100)))
     }
 
     @Test func requestsBeyondTheLimitFailAtOnce() async throws {
