@@ -93,7 +93,8 @@ package enum MCPMethods {
         return uri
     }
 
-    /// A method table whose handlers answer in the shape of the connection's era.
+    /// A method table whose handlers answer in the shape of the connection's era, and report
+    /// their waits on Hyperstack's backoff to a client that asked for progress.
     private struct Table {
         let state: MCPConnectionState
         var methods = MethodTable()
@@ -104,7 +105,9 @@ package enum MCPMethods {
         ) {
             let state = state
             methods.register(method) { params, context in
-                let result = try await handler(params, context)
+                let result = try await MCPProgress.reporting(params: params, context: context, version: state.effectiveVersion) {
+                    try await handler(params, context)
+                }
                 guard state.isStateless else { return result }
                 return MCPStatelessResult.decorate(result, cache: cache?())
             }

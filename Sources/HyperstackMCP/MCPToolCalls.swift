@@ -44,9 +44,7 @@ struct MCPToolCalls: Sendable {
             } ?? error.message
             return MCPToolResult.failure("Invalid arguments for \(tool.rawValue): \(detail). Nothing was done; correct the call and try again.")
         }
-        return try await MCPProgress.reporting(params: params, context: context, version: state.effectiveVersion) {
-            try await run(request, context: context)
-        }
+        return try await run(request, context: context)
     }
 
     private func run(_ request: MCPToolRequest, context: RequestContext) async throws -> RPCResult {

@@ -3,8 +3,9 @@ import Logging
 
 /// Decides what each decoded message does and starts it: the session's lifecycle and
 /// built-ins, the initialize gate, the method table's fast paths and handlers, the
-/// in-flight limit, batches, cancellation, and the client's responses to our own requests. Reader-thread state, hence not `Sendable`;
-/// what outlives a call (tasks, answers) goes to the tracker and the outbox.
+/// in-flight limit, batches, cancellation, and the client's responses to our own requests.
+/// Reader-thread state, hence not `Sendable`; what outlives a call (tasks, answers) goes to
+/// the tracker and the outbox.
 struct RequestDispatcher: InboundEventHandler {
     private var lifecycle: any SessionLifecycle
     private var gate = InitializeGate()
