@@ -175,7 +175,7 @@ daemon-tests: build
 client-tests:
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) \
 		$(PYTHON) -m pytest -q --timeout 300 clients/python/tests
-	cd clients/node && HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) node --test
+	cd clients/node && HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) node --test
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/shell/test_shell.sh
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) bash clients/neovim/test/run.sh
 	HYPERSTACK_RPC_BIN=$(CURDIR)/$(RPC_BIN) HYPERSTACK_SANDBOX_BIN=$(CURDIR)/$(SANDBOX_BIN) bash clients/emacs/test/run.sh

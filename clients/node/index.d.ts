@@ -53,6 +53,16 @@ export interface CallOptions {
   timeout?: number;
 }
 
+/** Options of `generate`: the per-call ones, and where the server should write the secret. */
+export interface GenerateOptions extends CallOptions {
+  /**
+   * Write the secret to this new file (mode 0600, never overwritten) instead of returning it. A
+   * relative path resolves inside the server's `--secrets-dir`; an absolute one must lie under it
+   * or an `--allow-secrets-in` directory. Needs `supportsSecretFile`.
+   */
+  secretFile?: string | null;
+}
+
 export interface ApiKey {
   id: number;
   name: string;
@@ -73,6 +83,22 @@ export interface GenerateResult {
   /** `secret` is returned exactly once: store it, never log it. */
   key: ApiKey & { secret: string };
   revision: number;
+}
+
+/** generate's result with `secretFile`: the key without its secret, and where the secret now is. */
+export interface GenerateToFileResult {
+  key: ApiKey;
+  revision: number;
+  /** The absolute path of the new 0600 file holding the secret and a newline. */
+  secretFile: string;
+}
+
+/** 1505's `data`: the key that was created although its secret could not be written. */
+export interface SecretNotWrittenData {
+  key: ApiKey;
+  revision: number;
+  secretFile: string;
+  reason: string;
 }
 
 export interface UpdateResult {
@@ -124,12 +150,17 @@ export declare class HyperstackClient extends EventEmitter {
 
   readonly serverInfo: InitializeResult['serverInfo'] | null;
   readonly capabilities: InitializeResult['capabilities'] | null;
+  /** Whether generate takes `secretFile` (the server's `capabilities.apiKeys.secretFile`). */
+  readonly supportsSecretFile: boolean;
   readonly pid: number | undefined;
   readonly stderrTail: string[];
   readonly closed: boolean;
 
   list(params?: { refresh?: boolean; maxAge?: number }, options?: CallOptions): Promise<ListResult>;
-  generate(name: string, description?: string | null, options?: CallOptions): Promise<GenerateResult>;
+  /** With `options.secretFile` the secret goes to that file and the result has its path, no secret. */
+  generate(name: string, description: string | null | undefined, options: GenerateOptions & { secretFile: string }): Promise<GenerateToFileResult>;
+  generate(name: string, description?: string | null, options?: CallOptions & { secretFile?: null }): Promise<GenerateResult>;
+  generate(name: string, description?: string | null, options?: GenerateOptions): Promise<GenerateResult | GenerateToFileResult>;
   update(id: number, name: string, description?: string | null, options?: CallOptions): Promise<UpdateResult>;
   delete(id: number, options?: CallOptions): Promise<DeleteResult>;
   watch(interval: number, options?: CallOptions): Promise<WatchResult>;
@@ -211,6 +242,9 @@ export type UpstreamUnavailable = InstanceType<typeof UpstreamUnavailable>;
 /** 1504 (with `remote`): a mutation in flight when the daemon connection broke; not re-sent, may or may not have happened. `data` is `{method}`. */
 export declare const OutcomeUnknown: RpcErrorClass<1504>;
 export type OutcomeUnknown = InstanceType<typeof OutcomeUnknown>;
+/** 1505: generate with `secretFile` created the key but could not write its file; delete `data.key.id`. `data` is SecretNotWrittenData. */
+export declare const SecretNotWritten: RpcErrorClass<1505>;
+export type SecretNotWritten = InstanceType<typeof SecretNotWritten>;
 
 /** code → class, for the codes above. */
 export declare const ERROR_CLASSES: ReadonlyMap<number, RpcErrorClass<number>>;

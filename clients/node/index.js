@@ -4,7 +4,7 @@ export {
   RpcError, ERROR_CLASSES,
   ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
   UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
-  UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown,
+  UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown, SecretNotWritten,
   AbortError, TimeoutError, ServerDiedError, ClientClosedError,
 } from './src/errors.js';
 export { ProtocolError, FrameDecoder, encodeFrame } from './src/framing.js';

@@ -2,6 +2,8 @@
 # A long-lived NDJSON session with hyperstack-rpc from bash: the server runs as a coprocess,
 # requests are one JSON text per line, and replies and notifications are read line by line
 # with jq. Shows an apiKeys.didChange arriving before the response of the generate that caused it.
+# The generated secret is written by the server to a new 0600 file (secretFile): it never crosses
+# the coprocess pipes, so it is in no variable, no jq input and no trace of the session.
 #
 # Usage: session.sh [OUTPUT_DIR]
 #   HYPERSTACK_RPC_BIN   server executable (default: hyperstack-rpc on PATH)
@@ -11,7 +13,9 @@ set -euo pipefail
 rpc_bin="${HYPERSTACK_RPC_BIN:-hyperstack-rpc}"
 out_dir="${1:-$(mktemp -d)}"
 mkdir -p "$out_dir"
-options=(--framing ndjson)
+out_dir=$(cd "$out_dir" && pwd)
+# --allow-secrets-in: secret files may go under OUTPUT_DIR too, besides the server's --secrets-dir.
+options=(--framing ndjson --allow-secrets-in "$out_dir")
 [[ "${HYPERSTACK_LIVE:-0}" == 1 ]] || options+=(--sandbox)
 
 # stderr goes to a file: an undrained stderr pipe would eventually block the server.
@@ -65,13 +69,14 @@ jq -r '"<- apiKeys.list: \(.result.keys | length) keys, revision \(.result.revis
 
 name="shell-session-$$-$RANDOM"
 echo "-> apiKeys.generate $name"
-send apiKeys.generate "$(jq -nc --arg name "$name" '{name: $name}')"
+send apiKeys.generate "$(jq -nc --arg name "$name" --arg file "$out_dir/secret" '{name: $name, secretFile: $file}')"
 receive "$last_id"
-# The reply holds the secret: store it owner-only, print the rest redacted.
-( umask 077; jq -j '.result.key.secret' <<<"$reply" >"$out_dir/secret" )
-jq -r '"<- apiKeys.generate: id=\(.result.key.id) name=\(.result.key.name) revision=\(.result.revision) secret=<redacted>"' <<<"$reply"
+# The reply is {key, revision, secretFile}, with no secret: the server wrote it to the 0600 file.
+# (An error 1505 would name a key that was created although its secret was lost: delete it.)
+jq -e '.result.secretFile and (.result.key | has("secret") | not)' <<<"$reply" >/dev/null ||
+  { echo "generate did not write a secret file: $(jq -c '.error // "the server answered with the secret"' <<<"$reply")" >&2; exit 1; }
+jq -r '"<- apiKeys.generate: id=\(.result.key.id) name=\(.result.key.name) revision=\(.result.revision) secretFile=\(.result.secretFile)"' <<<"$reply"
 id=$(jq '.result.key.id' <<<"$reply")
-reply=
 
 send apiKeys.update "$(jq -nc --argjson id 999999 '{id: $id, name: "ghost"}')"
 receive "$last_id"

@@ -158,6 +158,8 @@ export class HyperstackClient extends EventEmitter {
   get serverInfo() { return this.#serverInfo; }
   /** `capabilities` from the initialize result. */
   get capabilities() { return this.#capabilities; }
+  /** Whether the server's generate takes `secretFile` (`capabilities.apiKeys.secretFile`). */
+  get supportsSecretFile() { return this.#capabilities?.apiKeys?.secretFile === true; }
   /** The child's process id (undefined before start or if spawning failed). */
   get pid() { return this.#child?.pid; }
   /** The last lines the server wrote to stderr. */
@@ -238,9 +240,25 @@ export class HyperstackClient extends EventEmitter {
     return this.request('apiKeys.list', defined({ refresh, maxAge }), options);
   }
 
-  /** The result's `key.secret` is shown once only: store it, never log it. */
-  generate(name, description, options) {
-    return this.request('apiKeys.generate', defined({ name, description }), options);
+  /**
+   * The result's `key.secret` is shown once only: store it, never log it.
+   *
+   * With `options.secretFile` (a path), the server writes the secret to that new file instead
+   * (mode 0600, never overwriting; a relative path lands in its `--secrets-dir`) and the result is
+   * `{key, revision, secretFile}`: the file's absolute path and no secret, so the secret never
+   * crosses the pipe or the `trace` option. A refused path is InvalidParams (`data.field ===
+   * 'secretFile'`) and creates no key; SecretNotWritten (1505) means the key was created but the
+   * write failed: delete `error.data.key.id`. See `supportsSecretFile`.
+   * @param {string} name
+   * @param {string | null} [description]
+   * @param {import('../index.js').GenerateOptions} [options]
+   */
+  generate(name, description, options = {}) {
+    const { secretFile, ...callOptions } = options ?? {};
+    if (secretFile != null && typeof secretFile !== 'string') {
+      return Promise.reject(new TypeError(`secretFile must be a string path, not ${describe(secretFile)}`));
+    }
+    return this.request('apiKeys.generate', defined({ name, description, secretFile: secretFile ?? undefined }), callOptions);
   }
 
   update(id, name, description, options) {

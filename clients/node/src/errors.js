@@ -98,13 +98,19 @@ export const UpstreamUnavailable = defineCode('UpstreamUnavailable', 1503);
  * again and may or may not have happened: check `list()`. `data` is `{method}`.
  */
 export const OutcomeUnknown = defineCode('OutcomeUnknown', 1504);
+/**
+ * 1505: generate with `secretFile` created the key, but its secret could not be written to the file
+ * (which was removed). Nobody has the secret: delete the key and generate another. `data` is
+ * `{key, revision, secretFile, reason}`.
+ */
+export const SecretNotWritten = defineCode('SecretNotWritten', 1505);
 
 /** @type {Map<number, typeof RpcError>} code → class */
 export const ERROR_CLASSES = new Map(
   [
     ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestCancelled, ServerBusy,
     UpstreamRejected, Unauthorized, Forbidden, NotFound, Conflict, RateLimited,
-    UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown,
+    UpstreamError, BadUpstreamResponse, UpstreamUnavailable, OutcomeUnknown, SecretNotWritten,
   ].map((Class) => [Class.code, Class]),
 );
 

@@ -8,7 +8,7 @@ const EXPECTED = {
   ParseError: -32700, InvalidRequest: -32600, MethodNotFound: -32601, InvalidParams: -32602,
   InternalError: -32603, RequestCancelled: -32800, ServerBusy: -32802, UpstreamRejected: 1400, Unauthorized: 1401,
   Forbidden: 1403, NotFound: 1404, Conflict: 1409, RateLimited: 1429, UpstreamError: 1500,
-  BadUpstreamResponse: 1502, UpstreamUnavailable: 1503, OutcomeUnknown: 1504,
+  BadUpstreamResponse: 1502, UpstreamUnavailable: 1503, OutcomeUnknown: 1504, SecretNotWritten: 1505,
 };
 
 test('each documented code maps to its own RpcError subclass', () => {

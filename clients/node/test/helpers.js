@@ -1,5 +1,5 @@
 // Shared setup for tests that run the real hyperstack-rpc binary in sandbox mode.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +11,50 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** $HYPERSTACK_RPC_BIN, else the debug build of this repository. */
 export const SERVER_BIN = process.env.HYPERSTACK_RPC_BIN ?? resolve(here, '../../../.build/debug/hyperstack-rpc');
+
+/** $HYPERSTACK_SANDBOX_BIN, else the hyperstack-sandbox beside the server binary. */
+export const SANDBOX_BIN = process.env.HYPERSTACK_SANDBOX_BIN ?? join(dirname(SERVER_BIN), 'hyperstack-sandbox');
+
+/** CI sets this: a missing binary then fails the test instead of skipping it. */
+export const IN_CI = !['', '0', 'false', 'no'].includes((process.env.CI ?? '').trim().toLowerCase());
+
+/** A `skip` value for tests that need hyperstack-sandbox: the reason when it is missing (never in CI). */
+export function sandboxMissing() {
+  return !IN_CI && !existsSync(SANDBOX_BIN) ? `hyperstack-sandbox not found at ${SANDBOX_BIN} (set HYPERSTACK_SANDBOX_BIN)` : false;
+}
+
+/**
+ * A real `hyperstack-sandbox` serving the upstream API over HTTP on a free port, with `args` added.
+ * Resolves once it has printed its base URL; `stop()` ends it.
+ */
+export async function startHttpSandbox(...args) {
+  const child = spawn(SANDBOX_BIN, ['--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.resume();
+  const baseUrl = await new Promise((resolveUrl, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('hyperstack-sandbox printed no URL in 30 s')), 30_000);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`hyperstack-sandbox exited ${code} before printing its URL`)));
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+      const newline = text.indexOf('\n');
+      if (newline >= 0) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolveUrl(text.slice(0, newline).trim());
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    baseUrl,
+    stop: () => new Promise((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGTERM');
+    }),
+  };
+}
 
 export function requireServer() {
   if (!existsSync(SERVER_BIN)) {

@@ -162,9 +162,9 @@ class HttpSandbox:
 
     API_KEY = "python-client-test-key"
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *extra_args: str) -> None:
         self.process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", "0", "--api-key", self.API_KEY],
+            [binary, "--host", "127.0.0.1", "--port", "0", "--api-key", self.API_KEY, *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -212,6 +212,13 @@ class HttpSandbox:
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+@pytest.fixture
+def sandbox_bin() -> str:
+    if SANDBOX_BIN is None:
+        missing_binary(SANDBOX_MISSING)
+    return SANDBOX_BIN
 
 
 @pytest.fixture

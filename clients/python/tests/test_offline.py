@@ -236,3 +236,41 @@ def test_stderr_tail_keeps_the_last_lines_of_endless_output() -> None:
     tail.finish()
     assert tail.lines() == ("three", "four", "x" * 10 + "…")
     assert tail.total_bytes == len(b"one\ntwo\nthree\nfour\n") + 100_000
+
+
+# ---------------------------------------------------------------- secret files (no server)
+
+
+def test_generate_params_carry_secret_file_as_text() -> None:
+    from pathlib import PurePosixPath
+
+    from hyperstack_rpc.calls import generate_params
+
+    assert generate_params("a", None) == {"name": "a"}
+    assert generate_params("a", None, "x.key") == {"name": "a", "secretFile": "x.key"}
+    assert generate_params("a", "d", PurePosixPath("/s/x.key")) == {"name": "a", "description": "d", "secretFile": "/s/x.key"}
+    with pytest.raises(TypeError):
+        generate_params("a", None, b"x.key")  # type: ignore[arg-type]
+
+
+def test_generated_key_with_a_secret_file_has_no_secret() -> None:
+    from hyperstack_rpc import GeneratedKey
+
+    key = {"id": 7, "name": "n", "description": None, "createdAt": "2026-01-01T00:00:00Z", "maskedKey": "****abcd"}
+    parsed = GeneratedKey.from_json({"key": key, "revision": 3, "secretFile": "/s/n.key"})
+    assert parsed.secret is None and parsed.secret_file == "/s/n.key" and parsed.key.id == 7
+    inline = GeneratedKey.from_json({"key": {**key, "secret": "s3cr3t-value"}, "revision": 3})
+    assert inline.secret == "s3cr3t-value" and inline.secret_file is None
+    with pytest.raises(hyperstack_rpc.ProtocolError) as both:
+        GeneratedKey.from_json({"key": {**key, "secret": "s3cr3t-value"}, "revision": 3, "secretFile": "/s/n.key"})
+    assert "s3cr3t-value" not in str(both.value)
+    with pytest.raises(hyperstack_rpc.ProtocolError):
+        GeneratedKey.from_json({"key": key, "revision": 3, "secretFile": ""})
+
+
+def test_1505_is_secret_not_written_naming_the_key() -> None:
+    data = {"key": {"id": 9, "name": "lost"}, "revision": 4, "secretFile": "/s/lost.key", "reason": "EFBIG"}
+    error = error_from_response({"code": 1505, "message": "not written", "data": data})
+    assert isinstance(error, hyperstack_rpc.SecretNotWritten)
+    assert error.key_id == 9 and error.secret_file == "/s/lost.key"
+    assert pickle.loads(pickle.dumps(error)).key_id == 9

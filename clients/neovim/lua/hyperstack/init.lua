@@ -22,6 +22,12 @@ M.config = {
   notify_changes = true,
   --- Milliseconds the *_sync helpers wait.
   timeout = 15000,
+  --- :HyperstackGenerate has the server write a new key's secret to a new 0600 file in its
+  --- secrets directory (--secrets-dir; default $XDG_STATE_HOME/hyperstack-rpc/secrets) and
+  --- reports the path, so the secret never enters Neovim, its messages or lsp.log. It needs a
+  --- server whose initialize result has capabilities.apiKeys.secretFile; against an older one,
+  --- or with this false, the command refuses rather than show the secret.
+  use_secret_file = true,
 }
 
 local client = nil      -- the vim.lsp.rpc client, once spawned
@@ -62,6 +68,7 @@ local function make_dispatchers(gen)
       -- Not scheduled by vim.lsp.rpc: defer anything that touches the editor.
       vim.schedule(function()
         if gen ~= generation then return end
+        M.capabilities = nil
         local expected = stopping
         client, ready, queued, stopping = nil, false, {}, false
         -- vim.lsp.rpc drops outstanding callbacks on exit; ours get an error instead of waiting forever.
@@ -131,6 +138,7 @@ function M.start()
       return
     end
     M.server_info = result and result.serverInfo
+    M.capabilities = result and result.capabilities
     rpc.notify('initialized', vim.empty_dict())
     ready = true
     local waiting = queued
@@ -173,14 +181,89 @@ function M.request_sync(method, params, timeout)
 end
 
 function M.list(params, callback) M.request('apiKeys.list', params, callback) end
---- The result's key.secret is shown once: store it somewhere safe, never in a buffer that gets saved.
-function M.generate(name, description, callback) M.request('apiKeys.generate', { name = name, description = description }, callback) end
+
+--- apiKeys.generate params; opts.secret_file asks the server to write the secret to that new file.
+local function generate_params(name, description, opts)
+  local secret_file = opts and opts.secret_file
+  if secret_file ~= nil and (type(secret_file) ~= 'string' or secret_file == '') then
+    error('hyperstack: secret_file must be a non-empty string, not ' .. vim.inspect(secret_file), 3)
+  end
+  return { name = name, description = description, secretFile = secret_file }
+end
+
+--- Without opts.secret_file the result's key.secret is shown once: store it somewhere safe, never in
+--- a buffer that gets saved. With it, the server writes the secret to that new 0600 file (relative:
+--- inside its --secrets-dir) and the result is {key, revision, secretFile} with no secret; a refused
+--- path is error -32602 with data.field 'secretFile', and 1505 names a key created whose file could
+--- not be written (delete it). See supports_secret_file().
+function M.generate(name, description, callback, opts)
+  M.request('apiKeys.generate', generate_params(name, description, opts), callback)
+end
 function M.update(id, name, description, callback) M.request('apiKeys.update', { id = id, name = name, description = description }, callback) end
 function M.delete(id, callback) M.request('apiKeys.delete', { id = id }, callback) end
 function M.watch(interval, callback) M.request('apiKeys.watch', { interval = interval }, callback) end
 
-function M.generate_sync(name, description, timeout)
-  return M.request_sync('apiKeys.generate', { name = name, description = description }, timeout)
+function M.generate_sync(name, description, timeout, opts)
+  return M.request_sync('apiKeys.generate', generate_params(name, description, opts), timeout)
+end
+
+--- True when the running server's generate takes secretFile (capabilities.apiKeys.secretFile).
+function M.supports_secret_file()
+  local api_keys = type(M.capabilities) == 'table' and M.capabilities.apiKeys or nil
+  return type(api_keys) == 'table' and api_keys.secretFile == true
+end
+
+--- A new, relative file name for the secret of the key `name` (as the Emacs client makes them):
+--- no slash, so the server puts it in its secrets directory, and creates it, never overwriting.
+function M.secret_file_name(name)
+  local stem = name:gsub('[^%w_.-]+', '-'):sub(1, 60)
+  local now = vim.loop.hrtime()
+  return string.format('%s-%s%03d.secret', stem, os.date('!%Y%m%dT%H%M%S'), math.floor(now / 1e6) % 1000)
+end
+
+--- Runs fn once the server has answered initialize (so its capabilities are known).
+local function when_ready(fn)
+  M.start()
+  if ready then fn() else table.insert(queued, fn) end
+end
+
+--- :HyperstackGenerate NAME [DESCRIPTION]: the server writes the new key's secret to a new 0600
+--- file and the message gives its path; the secret never enters Neovim. Refuses against a server
+--- without secretFile (or with config.use_secret_file off) rather than show the secret.
+--- callback(err, result), if given, runs after the message.
+function M.generate_command(name, description, callback)
+  callback = callback or function() end
+  if type(name) ~= 'string' or name == '' then
+    vim.notify('Usage: :HyperstackGenerate NAME [DESCRIPTION]', vim.log.levels.ERROR)
+    return callback({ code = 'usage', message = 'a name is required' }, nil)
+  end
+  when_ready(function()
+    if not (M.config.use_secret_file and M.supports_secret_file()) then
+      local why = M.config.use_secret_file and 'this hyperstack-rpc cannot write secret files (no capabilities.apiKeys.secretFile); upgrade it'
+        or 'use_secret_file is off'
+      vim.notify('Hyperstack: not generating ' .. name .. ': ' .. why
+        .. '. The secret would otherwise pass through Neovim; use require("hyperstack").generate() to get it inline.',
+        vim.log.levels.ERROR)
+      return callback({ code = 'no_secret_file', message = why }, nil)
+    end
+    M.generate(name, description, function(err, result)
+      if err then
+        local data = type(err.data) == 'table' and err.data or {}
+        if err.code == 1505 and type(data.key) == 'table' then
+          vim.notify(string.format('Hyperstack: key %s (id %s) was created, but its secret could not be written to %s '
+            .. '(%s); nobody has it: delete the key and generate another', tostring(data.key.name), tostring(data.key.id),
+            tostring(data.secretFile), tostring(data.reason)), vim.log.levels.ERROR)
+        else
+          vim.notify('Hyperstack: could not generate ' .. name .. ': ' .. format_error(err), vim.log.levels.ERROR)
+        end
+        return callback(err, nil)
+      end
+      vim.notify(string.format('Hyperstack: generated key %s (id %d); its secret is in %s (mode 0600). '
+        .. 'Move it where it belongs, then delete the file.', result.key.name, result.key.id, result.secretFile),
+        vim.log.levels.INFO)
+      callback(nil, result)
+    end, { secret_file = M.secret_file_name(name) })
+  end)
 end
 
 --- Lines for the keys buffer: one key per line, id first so it can be picked up with <cword>.

@@ -13,7 +13,7 @@
 
 from ._version import __version__
 from .async_client import AsyncChangeStream, AsyncClient
-from .calls import KEEP, DescriptionArg, Keep
+from .calls import KEEP, DescriptionArg, Keep, SecretFileArg
 from .client import ChangeStream, Client
 from .errors import (
     BadUpstreamResponse,
@@ -33,6 +33,7 @@ from .errors import (
     RequestCancelled,
     ServerBusy,
     RpcError,
+    SecretNotWritten,
     ServerDied,
     Timeout,
     Unauthorized,
@@ -58,6 +59,7 @@ __all__ = [
     "KEEP",
     "Keep",
     "DescriptionArg",
+    "SecretFileArg",
     "BINARY_ENV",
     "resolve_binary",
     "HyperstackError",
@@ -79,6 +81,7 @@ __all__ = [
     "BadUpstreamResponse",
     "UpstreamUnavailable",
     "OutcomeUnknown",
+    "SecretNotWritten",
     "Timeout",
     "ServerDied",
     "ProtocolError",

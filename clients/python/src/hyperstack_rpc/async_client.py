@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, AsyncIterator, Optional, Set, Type, TypeVar
 
 from . import calls
-from .calls import KEEP, Call, DescriptionArg
+from .calls import KEEP, Call, DescriptionArg, SecretFileArg
 from .client_base import ClientBase
 from .errors import HyperstackError, ProtocolError, Timeout
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
@@ -315,10 +315,20 @@ class AsyncClient(ClientBase[_FutureWaiter]):
         return await self._call(calls.list_keys(refresh, max_age), timeout)
 
     async def generate(
-        self, name: str, description: Optional[str] = None, *, timeout: Optional[float] = None
+        self,
+        name: str,
+        description: Optional[str] = None,
+        *,
+        secret_file: SecretFileArg = None,
+        timeout: Optional[float] = None,
     ) -> GeneratedKey:
-        """``apiKeys.generate``: create a key; the result holds its secret, which is never shown again."""
-        return await self._call(calls.generate(name, description), timeout)
+        """``apiKeys.generate``: create a key; the result holds its secret, which is never shown again.
+
+        With ``secret_file``, the server writes the secret to that new file (mode 0600; a relative
+        path lands in its ``--secrets-dir``) and the result has ``secret_file`` and no secret; see
+        :meth:`Client.generate`.
+        """
+        return await self._call(calls.generate(name, description, secret_file), timeout)
 
     async def update(
         self, id: int, name: str, description: DescriptionArg = KEEP, *, timeout: Optional[float] = None

@@ -13,7 +13,7 @@ from ._version import __version__
 from .errors import ProtocolError
 from .models import ApiKey, Deleted, GeneratedKey, KeyList
 
-__all__ = ["KEEP", "Keep", "DescriptionArg", "Call"]
+__all__ = ["KEEP", "Keep", "DescriptionArg", "SecretFileArg", "Call"]
 
 T = TypeVar("T")
 
@@ -60,11 +60,24 @@ def list_params(refresh: bool, max_age: Optional[float]) -> Dict[str, Any]:
     return params
 
 
-def generate_params(name: str, description: Optional[str]) -> Dict[str, Any]:
-    """``apiKeys.generate`` params; a ``None`` description is simply left out."""
+#: What ``generate(..., secret_file=)`` accepts: a path as text or an :class:`os.PathLike`.
+SecretFileArg = Union[str, "os.PathLike[str]", None]
+
+
+def generate_params(name: str, description: Optional[str], secret_file: SecretFileArg = None) -> Dict[str, Any]:
+    """``apiKeys.generate`` params; a ``None`` description or secret file is simply left out.
+
+    ``secret_file`` is sent as text (``os.fspath``); a bytes path is refused here, since the
+    protocol carries only strings.
+    """
     params: Dict[str, Any] = {"name": name}
     if description is not None:
         params["description"] = description
+    if secret_file is not None:
+        path = os.fspath(secret_file)
+        if not isinstance(path, str):
+            raise TypeError(f"secret_file must be a str or os.PathLike[str], not {type(path).__name__}")
+        params["secretFile"] = path
     return params
 
 
@@ -128,9 +141,9 @@ def list_keys(refresh: bool, max_age: Optional[float]) -> Call[KeyList]:
     return Call("apiKeys.list", list_params(refresh, max_age), KeyList.from_json)
 
 
-def generate(name: str, description: Optional[str]) -> Call[GeneratedKey]:
+def generate(name: str, description: Optional[str], secret_file: SecretFileArg = None) -> Call[GeneratedKey]:
     """``apiKeys.generate``."""
-    return Call("apiKeys.generate", generate_params(name, description), GeneratedKey.from_json)
+    return Call("apiKeys.generate", generate_params(name, description, secret_file), GeneratedKey.from_json)
 
 
 def update(key_id: int, name: str, description: DescriptionArg) -> Call[ApiKey]:

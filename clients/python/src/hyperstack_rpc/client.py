@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import IO, Any, Iterator, Optional, Type, TypeVar
 
 from . import calls
-from .calls import KEEP, Call, DescriptionArg
+from .calls import KEEP, Call, DescriptionArg, SecretFileArg
 from .client_base import ClientBase
 from .errors import ClientClosed, HyperstackError, ProtocolError, Timeout
 from .models import ApiKey, Deleted, GeneratedKey, KeyChange, KeyList
@@ -272,9 +272,26 @@ class Client(ClientBase[_PendingCall]):
         """``apiKeys.list``: the keys, from cache unless ``refresh`` or older than ``max_age`` seconds."""
         return self._call(calls.list_keys(refresh, max_age), timeout)
 
-    def generate(self, name: str, description: Optional[str] = None, *, timeout: Optional[float] = None) -> GeneratedKey:
-        """``apiKeys.generate``: create a key; the result holds its secret, which is never shown again."""
-        return self._call(calls.generate(name, description), timeout)
+    def generate(
+        self,
+        name: str,
+        description: Optional[str] = None,
+        *,
+        secret_file: SecretFileArg = None,
+        timeout: Optional[float] = None,
+    ) -> GeneratedKey:
+        """``apiKeys.generate``: create a key; the result holds its secret, which is never shown again.
+
+        With ``secret_file``, the server writes the secret to that **new** file instead (mode 0600,
+        never overwriting) and the result has ``secret_file``, the absolute path, and ``secret=None``,
+        so the secret never crosses the pipe or a ``trace=`` hook. A relative path resolves inside
+        the server's ``--secrets-dir``; an absolute one must lie under it or an ``--allow-secrets-in``
+        directory. A refused path raises :class:`InvalidParams` (``data["field"] == "secretFile"``)
+        before any key is created; :class:`SecretNotWritten` (1505) means the key was created but
+        the write failed: delete ``exc.key_id``. :attr:`supports_secret_file` says whether the server
+        takes it (older servers answer -32602).
+        """
+        return self._call(calls.generate(name, description, secret_file), timeout)
 
     def update(
         self, id: int, name: str, description: DescriptionArg = KEEP, *, timeout: Optional[float] = None

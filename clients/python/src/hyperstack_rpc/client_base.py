@@ -107,6 +107,13 @@ class ClientBase(Generic[W]):
         return self._process().returncode
 
     @property
+    def supports_secret_file(self) -> bool:
+        """Whether the server's ``initialize`` answer says ``generate`` takes ``secret_file``."""
+        capabilities = self.server_info.get("capabilities")
+        api_keys = capabilities.get("apiKeys") if isinstance(capabilities, dict) else None
+        return isinstance(api_keys, dict) and api_keys.get("secretFile") is True
+
+    @property
     def stderr_tail(self) -> Tuple[str, ...]:
         """The last (up to 50) lines the server wrote to stderr."""
         return self._tail.lines()

@@ -166,6 +166,29 @@ class OutcomeUnknown(RpcError):
     CODE = 1504
 
 
+class SecretNotWritten(RpcError):
+    """1505: ``generate(..., secret_file=...)`` created the key, but its secret could not be written to the file.
+
+    Nobody has the secret: delete the key (:attr:`key_id`) and generate another. ``data`` is
+    ``{"key": ApiKey, "revision": ..., "secretFile": path, "reason": ...}``; the partial file was removed.
+    """
+
+    CODE = 1505
+
+    @property
+    def key_id(self) -> Optional[int]:
+        """The id of the key that was created, from ``data.key.id``."""
+        key = self.data.get("key") if isinstance(self.data, dict) else None
+        key_id = key.get("id") if isinstance(key, dict) else None
+        return key_id if isinstance(key_id, int) and not isinstance(key_id, bool) else None
+
+    @property
+    def secret_file(self) -> Optional[str]:
+        """The path the secret could not be written to, from ``data.secretFile``."""
+        path = self.data.get("secretFile") if isinstance(self.data, dict) else None
+        return path if isinstance(path, str) else None
+
+
 class Timeout(RpcError, TimeoutError):
     """The call did not complete within its timeout.
 
@@ -262,6 +285,7 @@ _BY_CODE: Dict[int, Type[RpcError]] = {
         BadUpstreamResponse,
         UpstreamUnavailable,
         OutcomeUnknown,
+        SecretNotWritten,
     )
     if cls.CODE is not None
 }

@@ -53,22 +53,40 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class GeneratedKey:
-    """A freshly generated key. ``secret`` is shown here once and nowhere else, so it is kept out of ``repr``."""
+    """A freshly generated key. ``secret`` is shown here once and nowhere else, so it is kept out of ``repr``.
+
+    With ``generate(..., secret_file=...)`` the server wrote the secret to a new file of mode 0600
+    instead: then ``secret`` is ``None`` and ``secret_file`` is that file's absolute path (the
+    secret never crossed the pipe). Otherwise ``secret_file`` is ``None``.
+    """
 
     key: ApiKey
-    secret: str = field(repr=False)
+    secret: Optional[str] = field(repr=False)
     #: The store revision this generation produced (matches its didChange).
     revision: int
+    #: The absolute path of the file holding the secret, when one was asked for.
+    secret_file: Optional[str] = None
 
     @classmethod
     def from_json(cls, value: Any) -> "GeneratedKey":
-        """Parse an ``apiKeys.generate`` result."""
+        """Parse an ``apiKeys.generate`` result (with the secret, or with ``secretFile`` and no secret)."""
         obj = _object(value, "result")
         key_obj = _object(obj.get("key"), "result.key")
+        secret_file: Optional[str] = None
+        secret: Optional[str] = None
+        if "secretFile" in obj:
+            secret_file = obj["secretFile"]
+            if not isinstance(secret_file, str) or not secret_file:
+                raise ProtocolError(f"result.secretFile should be a non-empty string but is {secret_file!r}")
+            if "secret" in key_obj:  # (never quoted: it would be the secret)
+                raise ProtocolError("apiKeys.generate result has both secretFile and result.key.secret")
+        else:
+            secret = _str(key_obj, "secret", "result.key")
         return cls(
             key=ApiKey.from_json(key_obj, "result.key"),
-            secret=_str(key_obj, "secret", "result.key"),
+            secret=secret,
             revision=_int(obj, "revision", "result"),
+            secret_file=secret_file,
         )
 
 
