@@ -19,9 +19,9 @@ package enum MCPInstructions {
         }
         lines += [
             "- update_api_key renames a key; name is required even when only the description changes.",
-            "- delete_api_key removes a key for good; confirm with the user first.",
+            "- delete_api_key removes a key for good; confirm with the user first. A client that can show forms asks the user itself, and a \"no\" there is final: do not retry the deletion unless the user asks again.",
             "- Errors come back as results with isError and a sentence saying what to do next.",
-            "- Resources: hyperstack://api-keys (the masked list) and hyperstack://api-keys/{id}; subscribe to hear when keys change.",
+            "- Resources: hyperstack://api-keys (the masked list) and hyperstack://api-keys/{id}; subscribe (resources/subscribe, or subscriptions/listen in the stateless revision) to hear when keys change.",
         ]
         return lines.joined(separator: "\n")
     }
