@@ -185,6 +185,15 @@ def test_both_resources_read_masked_keys(upstream, tmp_path, mode):
     assert_era(transcript, mode)
 
 
+def generate_elsewhere(http: SandboxServer) -> str:
+    """A key made by another process, a shell one-shot on the same HTTP sandbox; its secret."""
+    other = subprocess.run(
+        [binary_path(), "call", "apiKeys.generate", '{"name":"from-elsewhere"}', "--base-url", http.base_url],
+        env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=30)
+    assert other.returncode == 0, other.stderr
+    return json.loads(other.stdout)["key"]["secret"]
+
+
 def test_a_subscriber_hears_of_a_key_another_process_generated(tmp_path):
     """Two processes on one HTTP sandbox: the MCP server polls, a shell one-shot generates."""
     http = SandboxServer()
@@ -202,17 +211,14 @@ def test_a_subscriber_hears_of_a_key_another_process_generated(tmp_path):
             await mcp.call_tool("list_api_keys", {"refresh": True})
             with pytest.warns(MCPDeprecationWarning):  # the SDK notes that 2026-07-28 replaces it
                 await mcp.subscribe_resource("hyperstack://api-keys")
-            other = subprocess.run(
-                [binary_path(), "call", "apiKeys.generate", '{"name":"from-elsewhere"}', "--base-url", http.base_url],
-                env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=30)
-            assert other.returncode == 0, other.stderr
+            secret = generate_elsewhere(http)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not any(
                     getattr(getattr(m, "root", m), "method", None) == "notifications/resources/updated" for m in heard):
                 await anyio.sleep(0.05)
             body = json.loads((await mcp.read_resource("hyperstack://api-keys")).contents[0].text)
             assert [k["name"] for k in body["keys"]] == ["from-elsewhere"]
-            return json.loads(other.stdout)["key"]["secret"]
+            return secret
 
     try:
         secret = run(main)
@@ -247,10 +253,7 @@ def test_a_listen_stream_hears_of_a_key_another_process_generated(tmp_path):
                 assert stream.honored.resources_list_changed is True
                 assert stream.honored.tools_list_changed is None  # our tools never change
                 assert stream.honored.resource_subscriptions == ["hyperstack://api-keys"]
-                other = subprocess.run(
-                    [binary_path(), "call", "apiKeys.generate", '{"name":"from-elsewhere"}', "--base-url", http.base_url],
-                    env={"HYPERSTACK_API_KEY": http.api_key, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=30)
-                assert other.returncode == 0, other.stderr
+                secret = generate_elsewhere(http)
                 with anyio.fail_after(10):
                     async for event in stream:
                         events.append(event)
@@ -259,7 +262,7 @@ def test_a_listen_stream_hears_of_a_key_another_process_generated(tmp_path):
             assert ResourceUpdated(uri="hyperstack://api-keys") in events
             body = json.loads((await mcp.read_resource("hyperstack://api-keys")).contents[0].text)
             assert [k["name"] for k in body["keys"]] == ["from-elsewhere"]
-            return json.loads(other.stdout)["key"]["secret"]
+            return secret
 
     try:
         secret = run(main)
