@@ -67,11 +67,11 @@ class Session:
                   *upstream, *args],
             env=server_env(self.state_home, extra), cwd=str(cwd) if cwd else None)
 
-    def client(self) -> Client:
+    def client(self, mode: str = "legacy") -> Client:
         async def on_message(message):
             self.heard.append(message)
 
-        return Client(self.params, mode="legacy", cache=None, message_handler=on_message)
+        return Client(self.params, mode=mode, cache=None, message_handler=on_message)
 
     def count(self, method: str) -> int:
         return sum(1 for message in self.heard if method_of(message) == method)
@@ -131,6 +131,24 @@ def test_two_mcp_sessions_share_one_daemon_store(daemon_env, sandbox_server, tmp
         assert "hyperstack-rpc: no shared daemon" not in session.transcript.stderr.decode(errors="replace")
     assert_no_secret([sandbox_server.api_key], "the transcripts and the daemon log",
                      first.transcript.raw() + second.transcript.raw() + daemon_log(daemon_env))
+
+
+def test_the_sdks_auto_mode_works_through_the_daemon(daemon_env, tmp_path):
+    """mode="auto" probes server/discover first; whatever the server makes of it, the forwarder
+    relays it like any request, and the session then works as in legacy mode."""
+    session = Session(daemon_env, tmp_path, "auto")
+
+    async def main():
+        async with session.client(mode="auto") as mcp:
+            tools = {tool.name for tool in (await mcp.list_tools()).tools}
+            listed = await mcp.call_tool("list_api_keys", {})
+            return tools, listed
+
+    tools, listed = anyio.run(main)
+    assert tools == {"list_api_keys", "generate_api_key", "update_api_key", "delete_api_key"}
+    assert not listed.is_error
+    assert session.transcript.from_client[0].get("method") == "server/discover"
+    assert daemon_env.daemon_pids(), "no daemon served the session"
 
 
 def test_a_subscriber_hears_of_generates_through_every_kind_of_session_without_polling(
