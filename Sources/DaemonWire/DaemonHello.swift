@@ -80,10 +80,17 @@ package struct SessionHello: Sendable, Equatable {
     package var rateLimit: Int
     package var maxMessageBytes: Int
     package var maxInFlight: Int
+    /// What the client speaks. A hello without `protocol` is a JSON-RPC session's, as every
+    /// hello was before MCP sessions went through the daemon.
+    package var clientProtocol: ClientProtocol
+    /// Where generated secrets may be written, as the client resolved them (`--secrets-dir`,
+    /// `--allow-secrets-in`, else its own default); `nil`: the daemon's default directory.
+    package var secretFiles: SecretLocations?
 
     package init(
         sandbox: Bool, sandboxState: String?, baseURL: String, credentials: UpstreamCredentials, cacheTTL: Double,
-        pollInterval: Double, timeout: Double, rateLimit: Int, maxMessageBytes: Int, maxInFlight: Int
+        pollInterval: Double, timeout: Double, rateLimit: Int, maxMessageBytes: Int, maxInFlight: Int,
+        clientProtocol: ClientProtocol = .jsonRPC, secretFiles: SecretLocations? = nil
     ) {
         self.sandbox = sandbox
         self.sandboxState = sandboxState
@@ -95,6 +102,8 @@ package struct SessionHello: Sendable, Equatable {
         self.rateLimit = rateLimit
         self.maxMessageBytes = maxMessageBytes
         self.maxInFlight = maxInFlight
+        self.clientProtocol = clientProtocol
+        self.secretFiles = secretFiles
     }
 
     var json: JSON {
@@ -107,6 +116,13 @@ package struct SessionHello: Sendable, Equatable {
         for credential in CredentialKind.allCases {
             object[credential.optionsMember] = .string(orNull: credentials[credential]?.revealed)
         }
+        switch clientProtocol {
+        case .jsonRPC: break  // the default: left out, so the line reads as it always did
+        case .mcp(let inlineSecrets):
+            object["protocol"] = "mcp"
+            object["mcp"] = ["inlineSecrets": .bool(inlineSecrets)]
+        }
+        if let secretFiles { object["secretFiles"] = secretFiles.json }
         return .object(object)
     }
 
@@ -154,6 +170,93 @@ package struct SessionHello: Sendable, Equatable {
         rateLimit = try count("rateLimit")
         maxMessageBytes = try count("maxMessageBytes")
         maxInFlight = try count("maxInFlight")
+        clientProtocol = try ClientProtocol(json: json)
+        if let locations = json["secretFiles"], !locations.isNull {
+            secretFiles = try SecretLocations(json: locations)
+        } else {
+            secretFiles = nil
+        }
+    }
+}
+
+extension SessionHello {
+    /// The protocol a session's client speaks, which decides the session the daemon opens.
+    /// Either way the forwarder and the daemon exchange Content-Length frames; the forwarder
+    /// frames the client's side as the client does (NDJSON for MCP).
+    package enum ClientProtocol: Sendable, Equatable {
+        /// The JSON-RPC protocol of `protocol/`, with its LSP-style lifecycle.
+        case jsonRPC
+        /// The Model Context Protocol (`hyperstack-rpc mcp`); `inlineSecrets` is `--mcp-inline-secrets`.
+        case mcp(inlineSecrets: Bool)
+
+        init(json: JSON) throws(DaemonWireError) {
+            switch json["protocol"] {
+            case nil, .null?, .string("jsonRPC")?:
+                self = .jsonRPC
+            case .string("mcp")?:
+                guard let inline = json["mcp"]?["inlineSecrets"]?.boolValue else {
+                    throw DaemonWireError("an MCP session hello needs mcp.inlineSecrets, a boolean")
+                }
+                self = .mcp(inlineSecrets: inline)
+            default:
+                throw DaemonWireError("the session setting protocol must be jsonRPC or mcp")
+            }
+        }
+    }
+
+    /// Where a session's generated secrets may go: absolute, lexically normal paths (no `.`,
+    /// `..`, empty component or trailing `/`), resolved in the client's environment, so the
+    /// daemon's own working directory and `XDG_STATE_HOME` play no part. The daemon writes the
+    /// files as the same user, under the same rules as a server of the client's own
+    /// (`SecretFileWriter`); a path it cannot take as it stands is refused in the hello.
+    package struct SecretLocations: Sendable, Equatable {
+        package var secretsDirectory: String
+        package var allowedDirectories: [String]
+
+        package init(secretsDirectory: String, allowedDirectories: [String] = []) {
+            self.secretsDirectory = secretsDirectory
+            self.allowedDirectories = allowedDirectories
+        }
+
+        /// At most this many `--allow-secrets-in` directories, so a hello stays small.
+        static let maxAllowedDirectories = 64
+
+        var json: JSON {
+            [
+                "secretsDir": .string(secretsDirectory),
+                "allowSecretsIn": .array(allowedDirectories.map(JSON.string)),
+            ]
+        }
+
+        init(json: JSON) throws(DaemonWireError) {
+            guard let directory = json["secretsDir"]?.stringValue, Self.isNormalAbsolutePath(directory) else {
+                throw DaemonWireError("the session setting secretFiles.secretsDir must be a normal absolute path")
+            }
+            guard let allowed = json["allowSecretsIn"]?.arrayValue, allowed.count <= Self.maxAllowedDirectories else {
+                throw DaemonWireError(
+                    "the session setting secretFiles.allowSecretsIn must be an array of at most \(Self.maxAllowedDirectories) paths")
+            }
+            var directories: [String] = []
+            for entry in allowed {
+                guard let path = entry.stringValue, Self.isNormalAbsolutePath(path) else {
+                    throw DaemonWireError("each of secretFiles.allowSecretsIn must be a normal absolute path")
+                }
+                directories.append(path)
+            }
+            secretsDirectory = directory
+            allowedDirectories = directories
+        }
+
+        /// `/` alone, or `/` followed by components that are neither empty, `.` nor `..`, with
+        /// no NUL or control character, at most `PATH_MAX` (4096) bytes.
+        package static func isNormalAbsolutePath(_ path: String) -> Bool {
+            guard path.hasPrefix("/"), path.utf8.count <= 4096 else { return false }
+            guard !path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else { return false }
+            if path == "/" { return true }
+            return path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy {
+                component in !component.isEmpty && !component.elementsEqual(".".utf8) && !component.elementsEqual("..".utf8)
+            }
+        }
     }
 }
 

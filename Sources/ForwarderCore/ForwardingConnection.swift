@@ -34,6 +34,8 @@ package final class ForwardingConnection: StdioConnection {
         /// The client's input ended: the daemon gets end of input too, and its close after
         /// answering everything ends the session.
         var finishing = false
+        /// A reconnect happened after the input ended: the next close is the last.
+        var reconnectedWhileFinishing = false
         /// The client sent `exit`, with this status: once the daemon has answered what came
         /// before it and closed the session, the forwarder exits with it.
         var exitStatus: Int32?
@@ -49,7 +51,8 @@ package final class ForwardingConnection: StdioConnection {
     }
 
     private let link: Lock<Link>
-    private let ledger = Lock(ForwarderLedger())
+    private let rules: SessionRules
+    private let ledger: Lock<ForwarderLedger>
     private let input: Lock<Input>
     private let replyFraming = Lock<Framing?>(nil)
     private let finished = OneTimeSignal()
@@ -70,6 +73,8 @@ package final class ForwardingConnection: StdioConnection {
         fallback: @escaping @Sendable () throws -> any PrivateSession
     ) {
         link = Lock(Link(descriptor: descriptor))
+        rules = SessionRules(for: hello.session?.clientProtocol ?? .jsonRPC)
+        ledger = Lock(ForwarderLedger(rules: rules))
         input = Lock(Input(framer: AutoFramer(framing: framing, limits: limits)))
         self.hello = Lock(hello)
         self.connector = connector
@@ -102,7 +107,7 @@ package final class ForwardingConnection: StdioConnection {
             framer.feed(
                 bytes,
                 onMessage: { body in
-                    let message = ClientMessage(body: body, options: parseOptions)
+                    let message = ClientMessage(body: body, options: parseOptions, rules: rules)
                     if let credentials = observe(message, input: &input, exitStatus: &exitStatus) {
                         // The session's store depends on the key and the token: reconnect with
                         // them, before initialize.
@@ -121,23 +126,24 @@ package final class ForwardingConnection: StdioConnection {
         }
     }
 
-    /// What the forwarder itself acts on: the parent's pid in `initialize`, the exit status
-    /// `exit` implies. Returns the session's credentials with initialize's in place, when
+    /// What the forwarder itself acts on in a JSON-RPC session: the parent's pid in
+    /// `initialize`, the exit status `exit` implies (MCP has neither). Returns the session's credentials with initialize's in place, when
     /// initialize brings a key or a token that differs from the session's.
     private func observe(_ message: ClientMessage, input: inout Input, exitStatus: inout Int32?) -> UpstreamCredentials? {
         switch message {
         case .request(let request):
             defer { input.sentRequest = true }
-            if request.method == "shutdown" { input.shutdownSeen = true }
-            guard request.method == "initialize", !input.sentRequest,
+            let rule = rules.request(request.method, message: request.json)
+            if rule.state == .closesWhenAnswered { input.shutdownSeen = true }
+            guard rule.state == .opens, rules.initializeCarriesOptions, !input.sentRequest,
                 let options = try? InitializeOptions(params: request.json?["params"])
             else { return nil }
             if let processID = options.processID { termination.watchParent(processID: processID) }
             guard let current = hello.withLock({ $0.session?.credentials }) else { return nil }
             let next = current.overridden(by: options.credentials)
             return next == current ? nil : next
-        case .notification(let method):
-            if method == "exit" { exitStatus = input.shutdownSeen ? 0 : 1 }
+        case .notification(let method, let json):
+            if rules.notification(method, message: json) == .exits { exitStatus = input.shutdownSeen ? 0 : 1 }
         case .batch:
             input.sentRequest = true
         case .other:
@@ -224,7 +230,13 @@ package final class ForwardingConnection: StdioConnection {
                     termination.request(.exitNotification(status))
                     return nil
                 }
-                if link.finishing, ledger.withLock({ $0.isIdle }) { return nil }
+                if link.finishing {
+                    // Answered everything, or a second close after the input ended: the daemon
+                    // drained the session, and what it left unanswered stays so (MCP answers
+                    // nothing it cancels at the drain timeout; replaying would only repeat it).
+                    if ledger.withLock({ $0.isIdle }) || link.reconnectedWhileFinishing { return nil }
+                    link.reconnectedWhileFinishing = true
+                }
                 return reconnect(&link)
             }
             close(descriptor)

@@ -10,8 +10,9 @@ typealias WireID = [UInt8]
 enum ClientMessage {
     /// A request with an id: it will be answered.
     case request(Request)
-    /// A notification (no id): `initialized`, `exit`, `$/cancelRequest`, ...
-    case notification(method: String)
+    /// A notification (no id): `initialized`, `exit`, `$/cancelRequest`, ...; parsed in full
+    /// (`json`) only where the session's rules need its params.
+    case notification(method: String, json: JSON?)
     /// A batch; its requests are answered together, in one array.
     case batch([Request])
     /// Anything else (not JSON, a response, an invalid message): forwarded for the daemon
@@ -22,21 +23,22 @@ enum ClientMessage {
         var id: WireID
         var method: String
         /// The message itself, parsed, where the forwarder needs more than id and method:
-        /// `initialize`'s params, and a batch entry (what is sent again after a reconnect).
+        /// params the session's rules read (`initialize`'s, a tool call's name), and a batch
+        /// entry (what is sent again after a reconnect).
         var json: JSON?
     }
 
     /// Reads the id and method from the top level (`RequestPeek`), and parses in full only
-    /// `initialize`, batches and what the peek is unsure of.
-    init(body: UnsafeRawBufferPointer, options: JSONParseOptions) {
+    /// what `rules` needs the params of, batches and what the peek is unsure of.
+    init(body: UnsafeRawBufferPointer, options: JSONParseOptions, rules: SessionRules = .jsonRPC) {
         switch RequestPeek(body) {
-        case .request(let id, let method) where method != "initialize":
+        case .request(let id, let method) where !rules.needsParams(method):
             self = .request(Request(id: id, method: method, json: nil))
             return
-        case .notification(let method):
-            self = .notification(method: method)
+        case .notification(let method) where !rules.needsParams(method):
+            self = .notification(method: method, json: nil)
             return
-        case .request, .unsure:
+        case .request, .notification, .unsure:
             break
         }
         guard let json = try? JSON.parse(body, options: options) else {
@@ -50,7 +52,7 @@ enum ClientMessage {
                 return
             }
             guard let idValue = json["id"] else {
-                self = .notification(method: method)
+                self = .notification(method: method, json: json)
                 return
             }
             guard let id = RequestID(json: idValue), !idValue.isNull else {
@@ -82,7 +84,15 @@ enum DaemonReply: Equatable {
 
     init(body: UnsafeRawBufferPointer) {
         if body.count > AnswerBody.prefix.count, body.starts(with: AnswerBody.prefix) {
-            self = Self.scanID(body, from: AnswerBody.prefix.count).map(DaemonReply.response) ?? .other
+            // An answer has `result` or `error` right after its id; a request the daemon sends
+            // the client (an MCP elicitation, say) starts the same way, then has `method`.
+            guard let id = Self.scanID(body, from: AnswerBody.prefix.count),
+                Self.answerMembers.contains(where: { body[(AnswerBody.prefix.count + id.count)...].starts(with: $0) })
+            else {
+                self = .other
+                return
+            }
+            self = .response(id)
         } else if body.first == UInt8(ascii: "[") {
             // Batches are rare: a full parse is fine here.
             guard let entries = (try? JSON.parse(body))?.arrayValue else {
@@ -94,6 +104,8 @@ enum DaemonReply: Equatable {
             self = .other
         }
     }
+
+    private static let answerMembers = [Array(#","result":"#.utf8), Array(#","error":"#.utf8)]
 
     /// The id token at `start`: a string (to its unescaped closing quote) or a number or
     /// null (to the comma that follows it).

@@ -3,6 +3,7 @@ import HyperstackRPCHost
 import JSONRPC
 import JSONRPCStdio
 import Logging
+import SecureFiles
 import Synchronization
 
 #if canImport(Glibc)
@@ -33,12 +34,29 @@ package enum DaemonSession {
             logger.warning("A session left more than \(maxBacklog >> 20) MiB of output unread; dropping it")
             termination.request(.outputClosed)
         }
-        let session = server.openSession(
-            framing: .lsp, sink: sink,
-            // The forwarder watches its own parent; here `exit` ends this session only.
-            events: SessionEvents(clientProcess: { _ in }, exit: { termination.request(.exitNotification($0)) }),
-            limits: SessionLimits(
-                maxMessageBytes: hello.maxMessageBytes, maxInFlight: hello.maxInFlight, pollInterval: hello.pollInterval))
+        let limits = SessionLimits(
+            maxMessageBytes: hello.maxMessageBytes, maxInFlight: hello.maxInFlight, pollInterval: hello.pollInterval)
+        // The client's own secrets directory and allowed roots; the hello checked that they are
+        // normal absolute paths, and the writer checks the rest when it writes (0700 directory,
+        // O_EXCL|O_NOFOLLOW, 0600).
+        let secretFiles = hello.secretFiles.map {
+            SecretFilePolicy(secretsDirectory: $0.secretsDirectory, allowedDirectories: $0.allowedDirectories)
+        }
+        // Content-Length frames on the socket whatever the client speaks: the forwarder frames
+        // the client's side as the client does.
+        let session: HyperstackSession
+        switch hello.clientProtocol {
+        case .jsonRPC:
+            session = server.openSession(
+                framing: .lsp, sink: sink,
+                // The forwarder watches its own parent; here `exit` ends this session only.
+                events: SessionEvents(clientProcess: { _ in }, exit: { termination.request(.exitNotification($0)) }),
+                limits: limits, secretFiles: secretFiles)
+        case .mcp(let inlineSecrets):
+            // MCP has no `exit`: the session ends when the forwarder closes its input.
+            session = server.openMCPSession(
+                sink: sink, inlineSecrets: inlineSecrets, limits: limits, secretFiles: secretFiles, framing: .lsp)
+        }
         let inputEnded = OneTimeSignal()
         ConnectionService.start(
             session, input: InputPump(descriptor: descriptor), writer: writer, termination: termination,

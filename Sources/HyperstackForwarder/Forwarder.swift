@@ -9,6 +9,7 @@ import JSONRPC
 import JSONRPCStdio
 import JanssonJSON
 import Logging
+import SecureFiles
 import UnixSockets
 
 #if canImport(Glibc)
@@ -29,31 +30,43 @@ package enum Forwarder {
     /// How long a forwarder looks for (and starts) a daemon before serving on its own.
     static let connectTimeout = Duration.seconds(3)
 
-    package static func serveStdio(_ settings: Settings, endpoint: RemoteEndpoint, logger: Logger) async throws -> Int32 {
-        let hello = DaemonHello(kind: .session, fingerprint: BuildFingerprint.ofThisBuild, session: try sessionHello(settings))
+    /// - Parameters:
+    ///   - secretFiles: `--secrets-dir` and `--allow-secrets-in` as this process resolved them
+    ///     (default directory included), which the daemon's session writes secrets under.
+    ///   - sessionProtocol: JSON-RPC (either framing) or MCP (NDJSON).
+    package static func serveStdio(
+        _ settings: Settings, endpoint: RemoteEndpoint, secretFiles: SecretFilePolicy,
+        protocol sessionProtocol: SessionProtocol = .jsonRPC, logger: Logger
+    ) async throws -> Int32 {
+        let hello = DaemonHello(
+            kind: .session, fingerprint: BuildFingerprint.ofThisBuild,
+            session: try sessionHello(settings, secretFiles: secretFiles, protocol: sessionProtocol))
         let connector = connector(endpoint, logger: logger)
         let descriptor: Int32
         do {
             descriptor = try connector.open(hello, timeout: connectTimeout)
         } catch {
             StandardError.write("hyperstack-rpc: no shared daemon (\(error)); serving in this process instead\n")
-            return try await HyperstackServer.serveStdio(settings, logger: logger)
+            return try await HyperstackServer.serveStdio(
+                settings, secretFiles: secretFiles, protocol: sessionProtocol, logger: logger)
         }
+        // MCP's stdio transport is NDJSON; `mcp` refuses any other --framing.
+        let framing: Framing = sessionProtocol == .jsonRPC ? settings.framing : .ndjson
         if let thin = ThinForwarder.locate(besides: connector.serverExecutable) {
             let handoff = ForwarderHandoff(
-                hello: hello, endpoint: endpoint, serverExecutable: connector.serverExecutable, framing: settings.framing,
+                hello: hello, endpoint: endpoint, serverExecutable: connector.serverExecutable, framing: framing,
                 maxMessageBytes: settings.maxMessageBytes, logLevel: (settings.logLevel ?? .info).rawValue,
                 logFile: settings.logFile, version: ServerIdentity.version)
             let reason = ThinForwarder.exec(thin, daemon: descriptor, handoff: handoff)
             logger.warning("Forwarding in this process instead of the thin forwarder: \(reason)")
         }
-        let stdio = StdioServer(
-            name: ServerIdentity.name, version: ServerIdentity.version,
-            details: [("upstream", "shared daemon at \(endpoint.paths.socket)")], logger: logger)
+        var details = [("upstream", "shared daemon at \(endpoint.paths.socket)")]
+        if case .mcp = sessionProtocol { details.append(("protocol", "mcp")) }
+        let stdio = StdioServer(name: ServerIdentity.name, version: ServerIdentity.version, details: details, logger: logger)
         let writer = try stdio.takeOverStandardOutput()
         let connection = ForwardingConnection(
             descriptor: descriptor, hello: hello, connector: connector,
-            limits: FramingLimits(maxMessageBytes: settings.maxMessageBytes), framing: settings.framing,
+            limits: FramingLimits(maxMessageBytes: settings.maxMessageBytes), framing: framing,
             writer: writer, termination: stdio.termination, logger: logger,
             fallback: { try InProcessSession(logger: logger) })
         connection.start()
@@ -64,10 +77,13 @@ package enum Forwarder {
     /// asked again on a new connection if the daemon goes away before answering; a mutation
     /// is not, and gets 1504.
     package static func call(
-        _ method: String, params: JSON?, settings: Settings, endpoint: RemoteEndpoint, logger: Logger
+        _ method: String, params: JSON?, settings: Settings, endpoint: RemoteEndpoint, secretFiles: SecretFilePolicy,
+        logger: Logger
     ) async throws -> CallOutcome {
         signal(SIGPIPE, SIG_IGN)
-        let hello = DaemonHello(kind: .session, fingerprint: BuildFingerprint.ofThisBuild, session: try sessionHello(settings))
+        let hello = DaemonHello(
+            kind: .session, fingerprint: BuildFingerprint.ofThisBuild,
+            session: try sessionHello(settings, secretFiles: secretFiles, protocol: .jsonRPC))
         let connector = connector(endpoint, logger: logger)
         var request: JSONObject = ["jsonrpc": "2.0", "id": 1, "method": .string(method)]
         if let params { request["params"] = params }
@@ -78,13 +94,14 @@ package enum Forwarder {
                 descriptor = try connector.open(hello, timeout: connectTimeout)
             } catch {
                 StandardError.write("hyperstack-rpc: no shared daemon (\(error)); running the call in this process instead\n")
-                return try await HyperstackServer.call(method, params: params, settings: settings, logger: logger)
+                return try await HyperstackServer.call(
+                    method, params: params, settings: settings, secretFiles: secretFiles, logger: logger)
             }
             defer { close(descriptor) }
             if DescriptorIO.writeAll(descriptor, frame), let response = readResponse(descriptor) {
                 return try CallOutcome.deliver(response, of: method)
             }
-            if ForwarderLedger.mutations.contains(method) || attempt == 2 {
+            if SessionRules.jsonRPC.isMutation(method, params: params) || attempt == 2 {
                 let body = ForwarderLedger.outcomeUnknown(id: Array("1".utf8), method: method)
                 return try CallOutcome.deliver(try JSON.parse(body), of: method)
             }
@@ -118,14 +135,26 @@ package enum Forwarder {
     }
 
     /// The session's settings as the daemon needs them: the base URL resolved here, the
-    /// state file made absolute, the key and the token loaded and checked here.
-    static func sessionHello(_ settings: Settings) throws -> SessionHello {
-        SessionHello(
+    /// state file made absolute, the key and the token loaded and checked here, and the
+    /// secrets directories as this process resolved them (absolute and normal, from this
+    /// process's working directory and `XDG_STATE_HOME`), with the protocol the client speaks.
+    static func sessionHello(
+        _ settings: Settings, secretFiles: SecretFilePolicy, protocol sessionProtocol: SessionProtocol
+    ) throws -> SessionHello {
+        let clientProtocol: SessionHello.ClientProtocol
+        switch sessionProtocol {
+        case .jsonRPC: clientProtocol = .jsonRPC
+        case .mcp(let inlineSecrets): clientProtocol = .mcp(inlineSecrets: inlineSecrets)
+        }
+        return SessionHello(
             sandbox: settings.sandbox, sandboxState: settings.sandboxState.map(absolute),
             baseURL: Upstream.baseURL(settings: settings),
             credentials: settings.sandbox ? .none : try UpstreamCredentials.load(settings: settings),
             cacheTTL: settings.cacheTTL, pollInterval: settings.pollInterval, timeout: settings.timeout,
-            rateLimit: settings.rateLimit, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight)
+            rateLimit: settings.rateLimit, maxMessageBytes: settings.maxMessageBytes, maxInFlight: settings.maxInFlight,
+            clientProtocol: clientProtocol,
+            secretFiles: SessionHello.SecretLocations(
+                secretsDirectory: secretFiles.secretsDirectory, allowedDirectories: secretFiles.allowedDirectories))
     }
 
     private static func absolute(_ path: String) -> String {

@@ -1,21 +1,30 @@
 import HyperstackMCP
 import HyperstackRPCServer
 import JSONRPC
+import SecureFiles
 
 extension HyperstackServer {
     /// Opens an MCP session for one client (NDJSON, as MCP's stdio transport is): the same store,
     /// polling and change subscription as any session, with MCP's session and method table.
-    /// - Parameter inlineSecrets: `--mcp-inline-secrets`: generated secrets come back in results.
-    package func openMCPSession(sink: any FrameSink, inlineSecrets: Bool, limits: SessionLimits? = nil) -> HyperstackSession {
+    /// - Parameters:
+    ///   - inlineSecrets: `--mcp-inline-secrets`: generated secrets come back in results.
+    ///   - secretFiles: where this session's `generate_api_key` may write, where it differs from
+    ///     the server's (a daemon's sessions each bring the client's); `nil`: the server's.
+    ///   - framing: the connection's framing: NDJSON on stdio, as MCP's stdio transport is;
+    ///     Content-Length on a daemon's socket, where the forwarder frames the client's NDJSON.
+    package func openMCPSession(
+        sink: any FrameSink, inlineSecrets: Bool, limits: SessionLimits? = nil, secretFiles: SecretFilePolicy? = nil,
+        framing: Framing = .ndjson
+    ) -> HyperstackSession {
         let limits = limits ?? SessionLimits(settings: settings)
         let state = MCPConnectionState()
-        let options = MCPOptions(secretFiles: secretFiles, inlineSecrets: inlineSecrets)
+        let options = MCPOptions(secretFiles: secretFiles ?? self.secretFiles, inlineSecrets: inlineSecrets)
         let session = MCPSession(state: state, instructions: MCPInstructions.text(options))
         let configured = limits.pollInterval > 0 ? Duration(optionSeconds: limits.pollInterval) : nil
         let store = store
         let includeTestMethods = includeTestMethods
         return open(
-            session, framing: .ndjson, sink: sink, limits: limits,
+            session, framing: framing, sink: sink, limits: limits,
             methods: { pollDemand in
                 MCPMethods.table(
                     store: store, options: options, state: state, pollDemand: pollDemand,

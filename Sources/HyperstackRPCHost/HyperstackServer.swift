@@ -53,8 +53,11 @@ package final class HyperstackServer: Sendable {
     ///   - events: what the host does when the client names its process or sends `exit`.
     ///   - limits: the session's own, where they differ from the server's settings (a daemon's
     ///     sessions each bring theirs); the poll interval is this session's demand.
+    ///   - secretFiles: where this session's `apiKeys.generate {secretFile}` may write, where it
+    ///     differs from the server's (a daemon's sessions each bring the client's); `nil`: the server's.
     package func openSession(
-        framing: Framing, sink: any FrameSink, events: SessionEvents, limits: SessionLimits? = nil
+        framing: Framing, sink: any FrameSink, events: SessionEvents, limits: SessionLimits? = nil,
+        secretFiles: SecretFilePolicy? = nil
     ) -> HyperstackSession {
         let client = upstream.client
         let applyCredentials = !isShared
@@ -64,7 +67,10 @@ package final class HyperstackServer: Sendable {
                 if let processID = initialize.processID { events.clientProcess(processID) }
             },
             onExit: { code in events.exit(code) })
-        let methods = methods
+        var methods = methods
+        if let secretFiles, secretFiles != self.secretFiles {
+            methods = ServerMethods.table(store: upstream.store, includeTestMethods: includeTestMethods, secretFiles: secretFiles)
+        }
         return open(
             session, framing: framing, sink: sink, limits: limits ?? SessionLimits(settings: settings),
             methods: { pollDemand in ServerMethods.session(methods, pollDemand: pollDemand) },

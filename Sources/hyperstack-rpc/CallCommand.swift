@@ -54,7 +54,9 @@ struct CallCommand: AsyncParsableCommand {
         let parsed = try params.map { try JSON.parse($0) }
         let outcome: CallOutcome
         if let remote = RemoteChoice.endpoint(option: options.remote) {
-            outcome = try await Forwarder.call(method, params: parsed, settings: options.settings, endpoint: remote, logger: logger)
+            outcome = try await Forwarder.call(
+                method, params: parsed, settings: options.settings, endpoint: remote, secretFiles: options.secretFiles,
+                logger: logger)
         } else {
             outcome = try await HyperstackServer.call(
                 method, params: parsed, settings: options.settings, secretFiles: options.secretFiles, logger: logger)

@@ -14,12 +14,18 @@ struct MCPCommand: AsyncParsableCommand {
             One JSON message per line on stdin and stdout; logs go to stderr; the server exits when \
             stdin closes. Tools: list_api_keys, generate_api_key, update_api_key, delete_api_key. \
             Resources: hyperstack://api-keys and hyperstack://api-keys/{id}, with subscriptions. \
-            MCP revisions 2024-11-05, 2025-03-26, 2025-06-18 and 2025-11-25 through initialize, and the stateless 2026-07-28 (server/discover, _meta on every request, subscriptions/listen).
+            MCP revisions 2024-11-05, 2025-03-26, 2025-06-18 and 2025-11-25 through initialize, and \
+            the stateless 2026-07-28 (server/discover, _meta on every request, subscriptions/listen).
+            With --remote auto (or HYPERSTACK_RPC_REMOTE=auto) the session goes through the shared \
+            per-user daemon, like serve's: one cache and rate budget with every other session on the \
+            machine, and a subscriber hears of keys that other sessions generate at once, without polling. \
+            Secret files are still written where this command's --secrets-dir and --allow-secrets-in say.
             generate_api_key writes the new secret to a new file (mode 0600, never overwritten) and \
             returns its path, never the secret, so it stays out of the model's context and the \
             provider's logs. --mcp-inline-secrets returns it inline instead: unsafe with hosted models.
             Example (Claude Code): claude mcp add hyperstack --env HYPERSTACK_API_KEY=... -- hyperstack-rpc mcp
             Example (no key needed): hyperstack-rpc mcp --sandbox --secrets-dir ./secrets
+            Example (shared daemon): hyperstack-rpc mcp --remote auto --api-key-file ~/.config/hyperstack/api-key
             """
     )
 
@@ -32,16 +38,11 @@ struct MCPCommand: AsyncParsableCommand {
         guard options.framing == .auto || options.framing == .ndjson else {
             throw ValidationError("mcp speaks NDJSON only (MCP's stdio transport); leave out --framing")
         }
-        if let remote = options.remote, remote != "off" {
-            throw ValidationError("mcp does not go through the shared daemon yet; leave out --remote")
-        }
     }
 
     func run() async throws {
-        let settings = options.settings
-        let logger = try LoggingSetup.bootstrap(level: settings.logLevel ?? .info, file: settings.logFile)
-        let status = try await HyperstackServer.serveStdio(
-            settings, secretFiles: options.secretFiles, protocol: .mcp(inlineSecrets: mcpInlineSecrets), logger: logger)
-        Foundation.exit(status)
+        try await ServeCommand.serve(
+            options.settings, secretFiles: options.secretFiles, protocol: .mcp(inlineSecrets: mcpInlineSecrets),
+            remote: RemoteChoice.endpoint(option: options.remote))
     }
 }

@@ -28,11 +28,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Serves until told to stop, then exits the process: through the daemon at `remote`
     /// (as a forwarder), or in this process.
-    static func serve(_ settings: Settings, secretFiles: SecretFilePolicy? = nil, remote: RemoteEndpoint?) async throws -> Never {
+    /// - Parameter secretFiles: `--secrets-dir` and `--allow-secrets-in`; `nil` for the default
+    ///   directory, resolved here (also for the daemon, whose environment is not ours).
+    static func serve(
+        _ settings: Settings, secretFiles: SecretFilePolicy? = nil, protocol sessionProtocol: SessionProtocol = .jsonRPC,
+        remote: RemoteEndpoint?
+    ) async throws -> Never {
         let logger = try LoggingSetup.bootstrap(level: settings.logLevel ?? .info, file: settings.logFile)
+        let secretFiles = secretFiles ?? .standard(environment: Environment.value)
         if let remote {
-            Foundation.exit(try await Forwarder.serveStdio(settings, endpoint: remote, logger: logger))
+            Foundation.exit(
+                try await Forwarder.serveStdio(
+                    settings, endpoint: remote, secretFiles: secretFiles, protocol: sessionProtocol, logger: logger))
         }
-        Foundation.exit(try await HyperstackServer.serveStdio(settings, secretFiles: secretFiles, logger: logger))
+        Foundation.exit(
+            try await HyperstackServer.serveStdio(settings, secretFiles: secretFiles, protocol: sessionProtocol, logger: logger))
     }
 }

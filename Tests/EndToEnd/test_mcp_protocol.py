@@ -158,7 +158,7 @@ def test_help_has_an_example_and_bad_options_are_usage_errors():
     assert shown.returncode == 0
     for expected in ("Example", "--secrets-dir", "--allow-secrets-in", "--mcp-inline-secrets", "--sandbox", "unsafe"):
         assert expected in shown.stdout, expected
-    for bad in (["--framing", "lsp"], ["--remote", "auto"]):
+    for bad in (["--framing", "lsp"], ["--remote", "bogus"]):
         refused = subprocess.run([binary_path(), "mcp", "--sandbox", *bad], capture_output=True, text=True, timeout=10)
         assert refused.returncode == 2, bad
         assert refused.stdout == ""
