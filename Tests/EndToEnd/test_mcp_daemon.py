@@ -67,11 +67,11 @@ class Session:
                   *upstream, *args],
             env=server_env(self.state_home, extra), cwd=str(cwd) if cwd else None)
 
-    def client(self, mode: str = "legacy") -> Client:
+    def client(self, mode: str = "legacy", **kwargs) -> Client:
         async def on_message(message):
             self.heard.append(message)
 
-        return Client(self.params, mode=mode, cache=None, message_handler=on_message)
+        return Client(self.params, mode=mode, cache=None, message_handler=on_message, **kwargs)
 
     def count(self, method: str) -> int:
         return sum(1 for message in self.heard if method_of(message) == method)
@@ -134,12 +134,13 @@ def test_two_mcp_sessions_share_one_daemon_store(daemon_env, sandbox_server, tmp
 
 
 def test_the_sdks_auto_mode_works_through_the_daemon(daemon_env, tmp_path):
-    """mode="auto" probes server/discover first; whatever the server makes of it, the forwarder
-    relays it like any request, and the session then works as in legacy mode."""
+    """mode="auto" probes server/discover first, which the daemon's session answers: the session
+    speaks the stateless revision 2026-07-28 through the forwarder, every request enveloped."""
     session = Session(daemon_env, tmp_path, "auto")
 
     async def main():
         async with session.client(mode="auto") as mcp:
+            assert mcp.protocol_version == "2026-07-28"
             tools = {tool.name for tool in (await mcp.list_tools()).tools}
             listed = await mcp.call_tool("list_api_keys", {})
             return tools, listed
@@ -148,6 +149,38 @@ def test_the_sdks_auto_mode_works_through_the_daemon(daemon_env, tmp_path):
     assert tools == {"list_api_keys", "generate_api_key", "update_api_key", "delete_api_key"}
     assert not listed.is_error
     assert session.transcript.from_client[0].get("method") == "server/discover"
+    assert "initialize" not in [m.get("method") for m in session.transcript.from_client]
+    assert all(m.get("result", {}).get("resultType") == "complete" for m in session.transcript.from_server if "result" in m)
+    assert daemon_env.daemon_pids(), "no daemon served the session"
+
+
+@pytest.mark.parametrize("action, kept", [("accept", False), ("decline", True)])
+def test_a_delete_asks_for_confirmation_through_the_daemon(daemon_env, tmp_path, action, kept):
+    """The daemon's session sends elicitation/create; the forwarder relays our request to the
+    client and the client's response back, and only an accepted form deletes."""
+    from mcp import types
+
+    session = Session(daemon_env, tmp_path, f"elicit-{action}")
+    asked: list = []
+
+    async def on_elicit(context, params):
+        asked.append(params)
+        return types.ElicitResult(action=action, content={"confirm": True} if action == "accept" else None)
+
+    async def main():
+        async with session.client(elicitation_callback=on_elicit) as mcp:
+            made = await mcp.call_tool("generate_api_key", {"name": "doomed"})
+            key_id = made.structured_content["key"]["id"]
+            result = await mcp.call_tool("delete_api_key", {"id": key_id})
+            listed = await mcp.call_tool("list_api_keys", {"refresh": True})
+            return key_id, result, [key["id"] for key in listed.structured_content["keys"]]
+
+    key_id, result, ids = anyio.run(main)
+    assert len(asked) == 1 and "doomed" in asked[0].message
+    assert not result.is_error
+    assert (key_id in ids) == kept
+    requests = [m for m in session.transcript.from_server if m.get("method") == "elicitation/create"]
+    assert len(requests) == 1 and any(m.get("id") == requests[0]["id"] for m in session.transcript.from_client)
     assert daemon_env.daemon_pids(), "no daemon served the session"
 
 
