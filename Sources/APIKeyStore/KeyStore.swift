@@ -151,7 +151,7 @@ package actor KeyStore {
         let key = listeners.join()
         defer { listeners.remove(key) }
         let task = Task {
-            await UpstreamWaitReporting.$observer.withValue({ listeners.report($0) }) {
+            await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { listeners.report($0) }) {
                 await self.fetchAndInstall()
             }
         }

@@ -9,7 +9,7 @@ import Synchronization
 final class UpstreamWaitListeners: Sendable {
     private struct Table {
         var nextKey: UInt64 = 0
-        var observers: [UInt64: @Sendable (UpstreamWait) -> Void] = [:]
+        var observers: [UInt64: UpstreamWaitObserver] = [:]
     }
 
     private let table = Lock(Table())
@@ -32,6 +32,6 @@ final class UpstreamWaitListeners: Sendable {
     /// Tells every caller still waiting; called outside the lock, so an observer may take its own.
     func report(_ wait: UpstreamWait) {
         let observers = table.withLock { Array($0.observers.values) }
-        for observer in observers { observer(wait) }
+        for observer in observers { observer.hear(wait) }
     }
 }

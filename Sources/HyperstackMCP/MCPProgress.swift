@@ -29,7 +29,7 @@ final class MCPProgress: Sendable {
         guard let token = progressToken(params) else { return try await body() }
         let progress = MCPProgress(token: token, context: context, version: version)
         defer { progress.finish() }
-        return try await UpstreamWaitReporting.$observer.withValue({ progress.report($0) }) {
+        return try await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { progress.report($0) }) {
             try await body()
         }
     }

@@ -57,9 +57,19 @@ package struct UpstreamWait: Sendable, Equatable {
 /// Set it with `UpstreamWaitReporting.$observer.withValue(...)`. The observer is called on the
 /// waiting task just before it sleeps, so it must not block.
 package enum UpstreamWaitReporting {
-    @TaskLocal package static var observer: (@Sendable (UpstreamWait) -> Void)?
+    @TaskLocal package static var observer: UpstreamWaitObserver?
 
     static func report(_ wait: UpstreamWait) {
-        observer?(wait)
+        observer?.hear(wait)
+    }
+}
+
+/// An observer of upstream waits, boxed in a class: a task-local of optional function type
+/// crashed the optimised build (null type metadata in `swift_task_localValuePush`, Swift 6.3.1).
+package final class UpstreamWaitObserver: Sendable {
+    package let hear: @Sendable (UpstreamWait) -> Void
+
+    package init(_ hear: @escaping @Sendable (UpstreamWait) -> Void) {
+        self.hear = hear
     }
 }

@@ -28,11 +28,11 @@ import Testing
         let first = Heard()
         let second = Heard()
         let firstCall = Task {
-            try await UpstreamWaitReporting.$observer.withValue({ first.record($0) }) { try await fixture.store.list() }
+            try await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { first.record($0) }) { try await fixture.store.list() }
         }
         #expect(await eventually { await fixture.requests(.list) == 1 })
         let secondCall = Task {
-            try await UpstreamWaitReporting.$observer.withValue({ second.record($0) }) { try await fixture.store.list() }
+            try await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { second.record($0) }) { try await fixture.store.list() }
         }
         let (a, b) = try await (firstCall.value, secondCall.value)
         #expect(a.snapshot == b.snapshot)
@@ -49,7 +49,7 @@ import Testing
         let key = try await fixture.outsider.generateKey(name: "doomed", description: nil)
         await fixture.sandbox.injectFaults([.status(503, method: "DELETE")])
         let heard = Heard()
-        _ = try await UpstreamWaitReporting.$observer.withValue({ heard.record($0) }) {
+        _ = try await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { heard.record($0) }) {
             try await fixture.store.delete(id: key.record.id)
         }
         #expect(heard.all.map(\.cause) == [.unavailable(status: 503)])

@@ -21,7 +21,7 @@ struct UpstreamWaitReportingTests {
         ]) { server in
             let heard = Heard()
             let records = try await withClient(server.baseURL, maxAttempts: 4) { client in
-                try await UpstreamWaitReporting.$observer.withValue({ heard.record($0) }) { try await client.listKeys() }
+                try await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { heard.record($0) }) { try await client.listKeys() }
             }
             #expect(records.count == 1)
             #expect(heard.all.map(\.cause) == [.rateLimited, .unavailable(status: 503)])
@@ -38,7 +38,7 @@ struct UpstreamWaitReportingTests {
             server in
             let heard = Heard()
             _ = try await withClient(server.baseURL, maxAttempts: 2) { client in
-                await UpstreamWaitReporting.$observer.withValue({ heard.record($0) }) {
+                await UpstreamWaitReporting.$observer.withValue(UpstreamWaitObserver { heard.record($0) }) {
                     await captureError { _ = try await client.listKeys() }
                 }
             }
